@@ -1,0 +1,36 @@
+"""ember.core: arrays, a NumPy API and composable transformations, compiled by XLA.
+
+    >>> import ember.core as ec
+    >>> import ember.core.numpy as jnp
+    >>> f = ec.jit(lambda x: jnp.sin(x) ** 2 + jnp.cos(x) ** 2)
+    >>> f(jnp.arange(3.0)).round(5).tolist()
+    [1.0, 1.0, 1.0]
+"""
+
+__version__ = "0.1.0"
+
+from ember.core._src import dtypes as _dtypes
+from ember.core._src.api import (
+    default_backend,
+    device_count,
+    devices,
+    local_device_count,
+    local_devices,
+    process_count,
+    process_index,
+)
+from ember.core._src.array import Array
+from ember.core._src.config import config
+from ember.core._src.core import ConcretizationError, UnexpectedTracerError
+from ember.core._src.dispatch import block_until_ready, device_get, device_put
+from ember.core._src.jit import ShapeDtypeStruct, eval_shape, jit, make_jaxpr
+from ember.core._src.runtime import Device
+
+from ember.core import lax, numpy, tree, tree_util  # noqa: E402
+
+__all__ = [
+    "Array", "ConcretizationError", "Device", "ShapeDtypeStruct", "UnexpectedTracerError",
+    "block_until_ready", "config", "default_backend", "device_count", "device_get", "device_put",
+    "devices", "eval_shape", "jit", "lax", "local_device_count", "local_devices", "make_jaxpr",
+    "numpy", "process_count", "process_index", "tree", "tree_util",
+]

@@ -1,0 +1,216 @@
+"""Running things: host values onto devices, compiled programs, and eager primitives.
+
+Eager mode: outside any transformation, ``primitive.bind`` runs the primitive as a single-op
+program, compiled once per (primitive, parameters, input types, device) and cached.
+``Executable.run`` is the one place that calls a compiled program; ``jit`` uses it too.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import dtypes, runtime
+from .array import Array, from_buffer
+from .config import config
+from .core import Primitive, ShapedArray, Tracer, get_aval
+from .jaxpr import ClosedJaxpr, Jaxpr, JaxprEqn, Var
+from .lowering import lower_jaxpr
+from .runtime import transfer
+
+__all__ = ["Executable", "compile_jaxpr", "apply_primitive", "to_array", "default_device", "device_put"]
+
+
+# ----------------------------------------------------------------------------------------------
+# Devices and host -> device
+
+def default_device() -> Any:
+    return runtime.default_backend().local_devices[0]
+
+
+def to_array(x: Any, *, dtype: Any = None, weak_type: bool | None = None, device: Any = None,
+             committed: bool = False) -> Array:
+    """Put a host value (NumPy array, scalar, nested list of numbers) on ``device``."""
+    if isinstance(x, Array):
+        if dtype is not None and x.dtype != dtype:
+            raise TypeError("to_array: use astype to change an Array's dtype")
+        if device is not None and transfer.device_of(x._buf) != device:
+            return from_buffer(transfer.copy_to_device(x._checked_buf(), device), x.aval, committed)
+        return x
+    if isinstance(x, Tracer):
+        raise TypeError(f"to_array: expected a concrete value, got a traced value {x.aval.str_short()}")
+    if dtype is None:
+        aval = get_aval(x) if not isinstance(x, (list, tuple)) else None
+        if aval is None:
+            host = np.asarray(x)
+            if host.dtype == object:
+                raise TypeError(f"cannot convert {type(x).__name__} to an array: {x!r}")
+            aval = ShapedArray(host.shape, dtypes.canonicalize_dtype(host.dtype), False)
+        dtype = aval.dtype
+        weak = aval.weak_type if weak_type is None else weak_type
+    else:
+        dtype = dtypes.canonicalize_dtype(dtype)
+        weak = bool(weak_type)
+    host = np.asarray(x, dtype=dtype)
+    aval = ShapedArray(host.shape, dtype, weak)
+    buf = transfer.put(host, aval, default_device() if device is None else device)
+    return from_buffer(buf, aval, committed)
+
+
+def device_put(x: Any, device: Any = None) -> Any:
+    """Place a pytree of values on a device (``device=None``: the default device, uncommitted)."""
+    from .tree import map as tree_map
+    from .sharding import SingleDeviceSharding
+
+    if isinstance(device, SingleDeviceSharding):
+        device = device.device
+    if device is not None and not isinstance(device, runtime.Device):
+        if hasattr(device, "addressable_devices") or hasattr(device, "mesh"):
+            from .sharding import device_put_sharded_hook
+            return device_put_sharded_hook(x, device)
+        raise TypeError(f"device_put: device must be a Device or a Sharding, got {device!r}")
+    committed = device is not None
+    return tree_map(lambda leaf: to_array(leaf, device=device, committed=committed), x)
+
+
+def device_get(x: Any) -> Any:
+    """Fetch a pytree of Arrays to the host as NumPy arrays (other leaves pass through)."""
+    from .tree import flatten
+
+    leaves, treedef = flatten(x)
+    bufs = [leaf._checked_buf() for leaf in leaves if isinstance(leaf, Array)]
+    for buf in bufs:  # start every copy before waiting for any
+        buf._copy_single_device_array_to_host_async()
+    return treedef.unflatten([np.asarray(leaf) if isinstance(leaf, Array) else leaf for leaf in leaves])
+
+
+def block_until_ready(x: Any) -> Any:
+    from .tree import leaves
+
+    bufs = [leaf._checked_buf() for leaf in leaves(x) if isinstance(leaf, Array)]
+    if bufs:
+        transfer.block_until_ready(bufs)
+    return x
+
+
+# ----------------------------------------------------------------------------------------------
+# Compiled programs
+
+class Executable:
+    """A compiled program with its result handlers, ready to run on device buffers."""
+
+    __slots__ = ("loaded", "handlers", "out_avals", "in_avals", "device", "const_bufs", "lowered",
+                 "donated")
+
+    def __init__(self, loaded: Any, out_avals: Sequence[ShapedArray], in_avals: Sequence[ShapedArray],
+                 device: Any, const_bufs: Sequence[Any], lowered: Any, donated: tuple[bool, ...]) -> None:
+        self.loaded = loaded
+        self.out_avals = list(out_avals)
+        self.in_avals = list(in_avals)
+        self.device = device
+        sharding = transfer.single_device_sharding(device)
+        self.handlers = [runtime.result_handler(a, sharding, True) for a in out_avals]
+        self.const_bufs = list(const_bufs)
+        self.lowered = lowered
+        self.donated = donated
+
+    def run(self, bufs: list[Any]) -> list[Any]:
+        return self.loaded.execute_sharded(bufs).consume_with_handlers(self.handlers)
+
+    def run_checked(self, bufs: list[Any], what: str) -> list[Any]:
+        try:
+            return self.loaded.execute_sharded(bufs).consume_with_handlers(self.handlers)
+        except runtime.RuntimeError_ as e:
+            deleted = [i for i, b in enumerate(bufs) if b.is_deleted()]
+            if deleted:
+                raise RuntimeError(
+                    f"{what}: argument {deleted[0] - len(self.const_bufs)} was deleted or donated to an "
+                    "earlier computation (donate_argnums) and cannot be used again"
+                ) from None
+            raise
+
+    def cost_analysis(self) -> dict[str, float]:
+        return dict(self.loaded.cost_analysis())
+
+    def memory_analysis(self) -> Any:
+        return self.loaded.get_compiled_memory_stats()
+
+    def as_text(self) -> str:
+        return self.loaded.hlo_modules()[0].to_string()
+
+
+_compile_lock = threading.Lock()
+
+
+def compile_jaxpr(closed: ClosedJaxpr, device: Any, *, donated: Sequence[bool] = (),
+                  name: str = "main") -> Executable:
+    """Lower and compile a closed jaxpr for one device; its consts become leading arguments."""
+    backend = runtime.get_backend(device.platform if device.platform != "gpu" else None)
+    n_consts = len(closed.consts)
+    donated_all = (False,) * n_consts + tuple(donated or (False,) * len(closed.jaxpr.invars))
+    lowered = lower_jaxpr(closed, name=name, platform=device.platform, donated=donated_all)
+    loaded = runtime.compile_program(backend.client, lowered.text, runtime.CompileSpec([device]),
+                                     host_callbacks=lowered.host_callbacks, module=lowered.module)
+    const_bufs = [_const_buffer(c, v.aval, device) for c, v in zip(closed.consts, closed.jaxpr.constvars)]
+    in_avals = [v.aval for v in closed.jaxpr.invars]
+    return Executable(loaded, closed.out_avals, in_avals, device, const_bufs, lowered, donated_all)
+
+
+def _const_buffer(value: Any, aval: ShapedArray, device: Any) -> Any:
+    if isinstance(value, Array):
+        buf = value._checked_buf()
+        return buf if transfer.device_of(buf) == device else transfer.copy_to_device(buf, device)
+    return transfer.put(np.asarray(value, dtype=aval.dtype), aval, device)
+
+
+# ----------------------------------------------------------------------------------------------
+# Eager primitives
+
+_eager_cache: dict[Any, Executable] = {}
+
+
+def apply_primitive(primitive: Primitive, args: Sequence[Any], params: dict[str, Any]) -> Any:
+    """Run one primitive now: look up (or compile) its single-op program and execute it."""
+    arrays = [x if type(x) is Array else to_array(x) for x in args]
+    key = (primitive, tuple(params.items()), *[(a.aval, a._buf._sharding) for a in arrays])
+    try:
+        executable = _eager_cache.get(key)
+    except TypeError:  # unhashable parameter: compile without caching
+        executable, key = None, None
+    if executable is None:
+        executable = _compile_eager(primitive, arrays, params)
+        if key is not None:
+            _eager_cache[key] = executable
+    bufs = [a._buf for a in arrays]
+    if executable.device is not None and len(arrays) > 1:
+        bufs = _same_device(bufs, executable.device)
+    outs = executable.run_checked(bufs, primitive.name)
+    if primitive.multiple_results:
+        return [from_buffer(b, a) for b, a in zip(outs, executable.out_avals)]
+    return from_buffer(outs[0], executable.out_avals[0])
+
+
+def _same_device(bufs: list[Any], device: Any) -> list[Any]:
+    return [b if transfer.device_of(b) == device else transfer.copy_to_device(b, device) for b in bufs]
+
+
+def _eager_device(arrays: Sequence[Array]) -> Any:
+    committed = {transfer.device_of(a._buf) for a in arrays if a._committed}
+    if len(committed) > 1:
+        names = ", ".join(sorted(str(d) for d in committed))
+        raise ValueError(f"arguments are committed to different devices ({names}); move them to one "
+                         "device with ec.device_put first")
+    if committed:
+        return committed.pop()
+    return transfer.device_of(arrays[0]._buf) if arrays else default_device()
+
+
+def _compile_eager(primitive: Primitive, arrays: Sequence[Array], params: dict[str, Any]) -> Executable:
+    avals = [a.aval for a in arrays]
+    out = primitive.abstract_eval(*avals, **params)
+    invars = [Var(a) for a in avals]
+    outvars = [Var(a) for a in (out if primitive.multiple_results else [out])]
+    jaxpr = Jaxpr([], invars, outvars, [JaxprEqn(primitive, invars, params, outvars)])
+    return compile_jaxpr(ClosedJaxpr(jaxpr, []), _eager_device(arrays), name=primitive.name)

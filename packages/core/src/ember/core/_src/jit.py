@@ -1,0 +1,567 @@
+"""``jit``: trace once per argument signature, lower to StableHLO, compile with XLA, cache.
+
+A call looks its compiled program up by (argument structure, abstract values, devices) and runs
+it; that lookup and ``Executable.run`` are all the Python work on the hot path. Under another
+transformation (grad, vmap, an outer jit) the traced program is bound as the ``pjit`` primitive,
+whose rules apply the transformation to the whole program.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+import weakref
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from . import tree as tree_util
+from .array import Array, from_buffer
+from .config import config
+from .core import Primitive, ShapedArray, Tracer, eval_trace, get_aval, trace_state
+from .dispatch import Executable, compile_jaxpr, default_device, to_array
+from .jaxpr import ClosedJaxpr, Jaxpr, Var
+from .lowering import call_jaxpr, lower_jaxpr
+from .runtime import transfer
+from .tracing import trace_to_jaxpr
+
+__all__ = ["jit", "JitFunction", "pjit_p", "ShapeDtypeStruct", "make_jaxpr", "eval_shape",
+           "abstractify", "flatten_fun"]
+
+_registry = tree_util.registry
+
+
+# ----------------------------------------------------------------------------------------------
+# Abstract arguments
+
+class ShapeDtypeStruct:
+    """The shape and dtype of an array, without the array (for ``eval_shape``, ``.lower``).
+
+    >>> ShapeDtypeStruct((2, 3), "float32")
+    ShapeDtypeStruct(shape=(2, 3), dtype=float32)
+    """
+
+    __slots__ = ("shape", "dtype", "sharding", "weak_type")
+
+    def __init__(self, shape: Sequence[int], dtype: Any, *, sharding: Any = None, weak_type: bool = False) -> None:
+        from . import dtypes
+        from .core import canonicalize_shape
+        self.shape = canonicalize_shape(shape)
+        self.dtype = dtypes.canonicalize_dtype(dtype)
+        self.sharding = sharding
+        self.weak_type = weak_type
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, ShapeDtypeStruct) and self.shape == other.shape
+                and self.dtype == other.dtype and self.sharding == other.sharding)
+
+    def __hash__(self) -> int:
+        return hash((self.shape, self.dtype))
+
+    def __repr__(self) -> str:
+        sharding = f", sharding={self.sharding}" if self.sharding is not None else ""
+        return f"ShapeDtypeStruct(shape={self.shape}, dtype={self.dtype.name}{sharding})"
+
+
+def abstractify(x: Any) -> ShapedArray:
+    if isinstance(x, ShapeDtypeStruct):
+        return ShapedArray(x.shape, x.dtype, x.weak_type)
+    return get_aval(x)
+
+
+# ----------------------------------------------------------------------------------------------
+# Flattening a user function
+
+class _OutStore:
+    __slots__ = ("treedef",)
+
+    def __init__(self) -> None:
+        self.treedef: Any = None
+
+
+def flatten_fun(fun: Callable[..., Any], in_tree: Any, store: _OutStore, *, what: str = "jit") -> Callable[..., list[Any]]:
+    """A flat version of ``fun``: leaves in -> leaves out; the output structure goes to ``store``."""
+
+    def flat(*leaves: Any) -> list[Any]:
+        args, kwargs = in_tree.unflatten(leaves)
+        out = fun(*args, **kwargs)
+        out_leaves, out_tree = _registry.flatten(out)
+        store.treedef = out_tree
+        for i, leaf in enumerate(out_leaves):
+            if not _is_array_like(leaf):
+                path = tree_util.keystr(tree_util.flatten_with_path(out)[0][i][0]) or "the output"
+                raise TypeError(f"{what}: the function returned a {type(leaf).__name__} at {path}; "
+                                "outputs must be arrays (or pytrees of arrays)")
+        return out_leaves
+
+    return flat
+
+
+def _is_array_like(x: Any) -> bool:
+    return isinstance(x, (Array, Tracer, np.ndarray, np.generic, bool, int, float, complex))
+
+
+# ----------------------------------------------------------------------------------------------
+# The pjit primitive: a call to a traced program
+
+pjit_p = Primitive("pjit", multiple_results=True)
+
+
+def _pjit_abstract_eval(*avals: ShapedArray, jaxpr: ClosedJaxpr, name: str, donated: tuple[bool, ...]) -> list[ShapedArray]:
+    return jaxpr.out_avals
+
+
+_pjit_exec_cache: "weakref.WeakKeyDictionary[Any, dict[Any, Executable]]" = weakref.WeakKeyDictionary()
+
+
+def _pjit_impl(*args: Any, jaxpr: ClosedJaxpr, name: str, donated: tuple[bool, ...]) -> list[Any]:
+    arrays = [a if type(a) is Array else to_array(a) for a in args]
+    device = _device_for(arrays)
+    per_jaxpr = _pjit_exec_cache.setdefault(jaxpr.jaxpr, {})
+    key = (device, tuple(a.aval for a in arrays))
+    executable = per_jaxpr.get(key)
+    if executable is None:
+        executable = per_jaxpr[key] = compile_jaxpr(jaxpr, device, donated=donated, name=name)
+    bufs = executable.const_bufs + [_on_device(a, device) for a in arrays]
+    outs = executable.run_checked(bufs, name)
+    return [from_buffer(b, a) for b, a in zip(outs, executable.out_avals)]
+
+
+def _pjit_lowering(ctx: Any, *args: Any, jaxpr: ClosedJaxpr, name: str, donated: tuple[bool, ...]) -> list[Any]:
+    return call_jaxpr(ctx, jaxpr, args, name)
+
+
+pjit_p.def_abstract_eval(_pjit_abstract_eval)
+pjit_p.def_impl(_pjit_impl)
+pjit_p.def_lowering(_pjit_lowering)
+
+
+def _on_device(a: Array, device: Any) -> Any:
+    buf = a._checked_buf()
+    return buf if transfer.device_of(buf) == device else transfer.copy_to_device(buf, device)
+
+
+def _device_for(arrays: Sequence[Array]) -> Any:
+    committed = {transfer.device_of(a._buf) for a in arrays if a._committed}
+    if len(committed) > 1:
+        names = ", ".join(sorted(str(d) for d in committed))
+        raise ValueError(f"jit: arguments are committed to different devices ({names}); put them on one "
+                         "device with ec.device_put, or shard them (ec.sharding)")
+    if committed:
+        return committed.pop()
+    return default_device()
+
+
+def closure_convert(closed: ClosedJaxpr) -> tuple[ClosedJaxpr, list[Any]]:
+    """Move a jaxpr's constants to leading arguments: (jaxpr without consts, the const values)."""
+    jaxpr = closed.jaxpr
+    if not jaxpr.constvars:
+        return closed, []
+    converted = Jaxpr([], list(jaxpr.constvars) + list(jaxpr.invars), jaxpr.outvars, jaxpr.eqns)
+    return ClosedJaxpr(converted, []), list(closed.consts)
+
+
+# ----------------------------------------------------------------------------------------------
+# jit
+
+class _CacheEntry:
+    __slots__ = ("executable", "out_tree", "out_avals", "kept", "const_bufs", "donate", "jaxpr")
+
+    def __init__(self, executable: Executable, out_tree: Any, kept: list[int] | None,
+                 donate: tuple[bool, ...], jaxpr: ClosedJaxpr) -> None:
+        self.executable = executable
+        self.out_tree = out_tree
+        self.out_avals = executable.out_avals
+        self.kept = kept
+        self.const_bufs = executable.const_bufs
+        self.donate = donate
+        self.jaxpr = jaxpr
+
+
+def _normalize_argnums(argnums: int | Sequence[int] | None, what: str) -> tuple[int, ...]:
+    if argnums is None:
+        return ()
+    if isinstance(argnums, int):
+        return (argnums,)
+    try:
+        return tuple(int(a) for a in argnums)
+    except TypeError:
+        raise TypeError(f"jit: {what} must be an int or a sequence of ints, got {argnums!r}") from None
+
+
+def _normalize_argnames(argnames: str | Sequence[str] | None, what: str) -> tuple[str, ...]:
+    if argnames is None:
+        return ()
+    if isinstance(argnames, str):
+        return (argnames,)
+    return tuple(argnames)
+
+
+class JitFunction:
+    """The callable ``jit`` returns. Also offers ``lower``, ``trace`` and ``eval_shape``."""
+
+    def __init__(self, fun: Callable[..., Any], *, static_argnums: Any = None, static_argnames: Any = None,
+                 donate_argnums: Any = None, donate_argnames: Any = None, device: Any = None,
+                 keep_unused: bool = False, inline: bool = False) -> None:
+        if not callable(fun):
+            raise TypeError(f"jit: expected a function, got {type(fun).__name__}")
+        functools.update_wrapper(self, fun)
+        self._fun = fun
+        self._signature = _signature_or_none(fun)
+        static_argnums = _normalize_argnums(static_argnums, "static_argnums")
+        static_argnames = _normalize_argnames(static_argnames, "static_argnames")
+        donate_argnums = _normalize_argnums(donate_argnums, "donate_argnums")
+        donate_argnames = _normalize_argnames(donate_argnames, "donate_argnames")
+        self._static_argnums, self._static_argnames = _infer_static(self._signature, static_argnums, static_argnames)
+        self._donate_argnums, _ = _infer_static(self._signature, donate_argnums, donate_argnames)
+        if set(self._static_argnums) & set(self._donate_argnums):
+            raise ValueError("jit: an argument cannot be both static and donated")
+        self._device = device
+        self._keep_unused = keep_unused
+        self._inline = inline
+        self._name = getattr(fun, "__name__", "fun")
+        self._cache: dict[Any, _CacheEntry] = {}
+        self._lock = threading.Lock()
+        self._simple = not (self._static_argnums or self._static_argnames or self._donate_argnums
+                            or device is not None)
+
+    def __repr__(self) -> str:
+        return f"<jit-compiled function {self._name}>"
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        if obj is None:
+            return self
+        return functools.partial(self, obj)
+
+    # -- the call --
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if trace_state.trace is not eval_trace or config.disable_jit:
+            if config.disable_jit and trace_state.trace is eval_trace:
+                return self._fun(*args, **kwargs)
+            return self._bind(args, kwargs)
+        if self._simple and not kwargs:
+            leaves, treedef = _registry.flatten(args)
+            try:
+                key = (treedef, *[(x.aval, x._buf._sharding) for x in leaves])
+                entry = self._cache.get(key)
+            except AttributeError:  # a non-Array leaf (NumPy array, Python scalar)
+                entry = None
+            if entry is not None:
+                kept = entry.kept
+                bufs = [x._buf for x in leaves] if kept is None else [leaves[i]._buf for i in kept]
+                outs = entry.executable.run_checked(entry.const_bufs + bufs, self._name)
+                return entry.out_tree.unflatten([from_buffer(b, a) for b, a in zip(outs, entry.out_avals)])
+        return self._call_slow(args, kwargs)
+
+    def _split_static(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple, dict, tuple]:
+        nargs = len(args)
+        for i in self._static_argnums:
+            if i >= nargs and not (-nargs <= i < 0):
+                raise TypeError(f"jit({self._name}): static_argnums includes {i}, but only {nargs} positional "
+                                "arguments were passed")
+        static_pos = {i % nargs for i in self._static_argnums if -nargs <= i < nargs}
+        dyn_args = tuple(a for i, a in enumerate(args) if i not in static_pos)
+        statics = tuple((i, args[i]) for i in sorted(static_pos))
+        dyn_kwargs = {k: v for k, v in kwargs.items() if k not in self._static_argnames}
+        statics += tuple(sorted((k, v) for k, v in kwargs.items() if k in self._static_argnames))
+        for name, value in statics:
+            try:
+                hash(value)
+            except TypeError:
+                raise ValueError(
+                    f"jit({self._name}): static argument {name!r} must be hashable, got a "
+                    f"{type(value).__name__}; pass it as a tuple or make it a regular (traced) argument"
+                ) from None
+        return dyn_args, dyn_kwargs, statics
+
+    def _with_statics(self, statics: tuple) -> Callable[..., Any]:
+        positional = [(i, v) for i, v in statics if isinstance(i, int)]
+        named = {k: v for k, v in statics if isinstance(k, str)}
+        fun = self._fun
+
+        def call(*dyn_args: Any, **dyn_kwargs: Any) -> Any:
+            full = list(dyn_args)
+            for i, v in positional:
+                full.insert(i, v)
+            return fun(*full, **dyn_kwargs, **named)
+
+        return call
+
+    def _donated_leaves(self, dyn_args: tuple, dyn_kwargs: dict, statics: tuple) -> tuple[bool, ...]:
+        if not self._donate_argnums:
+            return ()
+        static_pos = sorted(i for i, _ in statics if isinstance(i, int))
+        flags = []
+        for j, arg in enumerate(dyn_args):
+            original = j + sum(1 for s in static_pos if s <= j)
+            n = len(_registry.flatten(arg)[0])
+            flags += [original in self._donate_argnums] * n
+        flags += [False] * len(_registry.flatten(dyn_kwargs)[0])
+        return tuple(flags)
+
+    def _call_slow(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        dyn_args, dyn_kwargs, statics = self._split_static(args, kwargs)
+        leaves, in_tree = _registry.flatten((dyn_args, dyn_kwargs))
+        arrays = [x if type(x) is Array else _to_jit_arg(x, self._name) for x in leaves]
+        device = self._device if self._device is not None else _device_for(arrays)
+        avals = [a.aval for a in arrays]
+        bufs = [_on_device(a, device) for a in arrays]
+        key = (in_tree, statics, *[(a, b._sharding) for a, b in zip(avals, bufs)])
+        entry = self._cache.get(key)
+        if entry is None:
+            entry = self._compile(in_tree, statics, avals, device, self._donated_leaves(dyn_args, dyn_kwargs, statics))
+            with self._lock:
+                self._cache[key] = entry
+                if self._simple and not dyn_kwargs:
+                    args_tree = _registry.flatten(dyn_args)[1]
+                    self._cache[(args_tree, *[(a, b._sharding) for a, b in zip(avals, bufs)])] = entry
+        call_bufs = bufs if entry.kept is None else [bufs[i] for i in entry.kept]
+        outs = entry.executable.run_checked(entry.const_bufs + call_bufs, self._name)
+        return entry.out_tree.unflatten([from_buffer(b, a) for b, a in zip(outs, entry.out_avals)])
+
+    def _trace(self, in_tree: Any, statics: tuple, avals: Sequence[ShapedArray]) -> tuple[ClosedJaxpr, Any]:
+        store = _OutStore()
+        flat = flatten_fun(self._with_statics(statics), in_tree, store, what=f"jit({self._name})")
+        closed = trace_to_jaxpr(flat, avals)
+        return closed, store.treedef
+
+    def _compile(self, in_tree: Any, statics: tuple, avals: Sequence[ShapedArray], device: Any,
+                 donated: tuple[bool, ...]) -> _CacheEntry:
+        closed, out_tree = self._trace(in_tree, statics, avals)
+        kept = None
+        if not self._keep_unused:
+            used = _used_inputs(closed.jaxpr)
+            if not all(used):
+                kept = [i for i, u in enumerate(used) if u]
+                closed = ClosedJaxpr(Jaxpr(closed.jaxpr.constvars, [closed.jaxpr.invars[i] for i in kept],
+                                           closed.jaxpr.outvars, closed.jaxpr.eqns), closed.consts)
+                donated = tuple(donated[i] for i in kept) if donated else ()
+        executable = compile_jaxpr(closed, device, donated=donated, name=f"jit_{self._name}")
+        return _CacheEntry(executable, out_tree, kept, donated, closed)
+
+    # -- under another transformation --
+    def _bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if self._inline:  # the function's operations go straight into the current trace
+            return self._fun(*args, **kwargs)
+        dyn_args, dyn_kwargs, statics = self._split_static(args, kwargs)
+        leaves, in_tree = _registry.flatten((dyn_args, dyn_kwargs))
+        avals = [abstractify(x) for x in leaves]
+        closed, out_tree = self._trace(in_tree, statics, avals)
+        converted, consts = closure_convert(closed)
+        donated = (False,) * len(consts) + (self._donated_leaves(dyn_args, dyn_kwargs, statics) or (False,) * len(leaves))
+        outs = pjit_p.bind(*consts, *leaves, jaxpr=converted, name=self._name, donated=donated)
+        return out_tree.unflatten(outs)
+
+    # -- ahead-of-time --
+    def trace(self, *args: Any, **kwargs: Any) -> "Traced":
+        dyn_args, dyn_kwargs, statics = self._split_static(args, kwargs)
+        leaves, in_tree = _registry.flatten((dyn_args, dyn_kwargs))
+        avals = [abstractify(x) for x in leaves]
+        closed, out_tree = self._trace(in_tree, statics, avals)
+        return Traced(self, closed, out_tree, self._donated_leaves(dyn_args, dyn_kwargs, statics))
+
+    def lower(self, *args: Any, **kwargs: Any) -> "Lowered":
+        """Lower for arguments like ``args`` (arrays or ShapeDtypeStructs) without running."""
+        return self.trace(*args, **kwargs).lower()
+
+    def eval_shape(self, *args: Any, **kwargs: Any) -> Any:
+        return self.trace(*args, **kwargs).out_info
+
+    def clear_cache(self) -> None:
+        self._cache.clear()
+
+    def _cache_size(self) -> int:
+        return len({id(e) for e in self._cache.values()})
+
+
+def _used_inputs(jaxpr: Jaxpr) -> list[bool]:
+    used: set[Var] = {v for v in jaxpr.outvars if type(v) is Var}
+    for eqn in jaxpr.eqns:
+        used.update(a for a in eqn.invars if type(a) is Var)
+    return [v in used for v in jaxpr.invars]
+
+
+def _to_jit_arg(x: Any, name: str) -> Array:
+    if isinstance(x, Tracer):
+        from .core import raise_escaped_tracer
+        raise_escaped_tracer(x)
+    if isinstance(x, ShapeDtypeStruct):
+        raise TypeError(f"jit({name}): got a ShapeDtypeStruct; abstract arguments are for .lower() and "
+                        "eval_shape, not for calls")
+    try:
+        return to_array(x)
+    except TypeError:
+        raise TypeError(f"jit({name}): argument of type {type(x).__name__} is not an array; "
+                        "mark it static with static_argnums/static_argnames if it is configuration") from None
+
+
+def _signature_or_none(fun: Callable[..., Any]) -> inspect.Signature | None:
+    try:
+        return inspect.signature(fun)
+    except (TypeError, ValueError):
+        return None
+
+
+def _infer_static(sig: inspect.Signature | None, argnums: tuple[int, ...], argnames: tuple[str, ...]) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """Fill argnames from argnums and vice versa, as JAX does, using the signature."""
+    if sig is None:
+        return argnums, argnames
+    params = list(sig.parameters.values())
+    positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    names = set(argnames)
+    nums = set(argnums)
+    for i in argnums:
+        if 0 <= i < len(positional):
+            names.add(positional[i])
+    for n in argnames:
+        if n in positional:
+            nums.add(positional.index(n))
+        elif n not in sig.parameters and not any(p.kind == p.VAR_KEYWORD for p in params):
+            raise ValueError(f"jit: static/donated argument name {n!r} is not a parameter of the function")
+    return tuple(sorted(nums)), tuple(sorted(names))
+
+
+class Traced:
+    """A traced function: its program (``jaxpr``) and output structure."""
+
+    def __init__(self, owner: JitFunction, jaxpr: ClosedJaxpr, out_tree: Any, donated: tuple[bool, ...]) -> None:
+        self._owner = owner
+        self.jaxpr = jaxpr
+        self.out_tree = out_tree
+        self._donated = donated
+
+    @property
+    def out_info(self) -> Any:
+        return self.out_tree.unflatten([ShapeDtypeStruct(a.shape, a.dtype, weak_type=a.weak_type)
+                                        for a in self.jaxpr.out_avals])
+
+    def lower(self) -> "Lowered":
+        device = self._owner._device or default_device()
+        lowered = lower_jaxpr(self.jaxpr, name=f"jit_{self._owner._name}", platform=device.platform,
+                              donated=(False,) * len(self.jaxpr.consts) + (self._donated or (False,) * len(self.jaxpr.in_avals)))
+        return Lowered(self, lowered, device)
+
+
+class Lowered:
+    """A lowered program: ``as_text()`` gives its StableHLO; ``compile()`` compiles it."""
+
+    def __init__(self, traced: Traced, lowered: Any, device: Any) -> None:
+        self._traced = traced
+        self._lowered = lowered
+        self._device = device
+
+    def as_text(self, dialect: str = "stablehlo") -> str:
+        if dialect != "stablehlo":
+            raise ValueError(f"Lowered.as_text: only dialect='stablehlo' is available, got {dialect!r}")
+        return self._lowered.text
+
+    def compile(self) -> "Compiled":
+        t = self._traced
+        executable = compile_jaxpr(t.jaxpr, self._device, donated=t._donated, name=f"jit_{t._owner._name}")
+        return Compiled(executable, t.out_tree, t._owner._name)
+
+    def cost_analysis(self) -> dict[str, float]:
+        return self.compile().cost_analysis()
+
+
+class Compiled:
+    """A compiled program; call it with arrays of the shapes it was lowered for."""
+
+    def __init__(self, executable: Executable, out_tree: Any, name: str) -> None:
+        self._executable = executable
+        self._out_tree = out_tree
+        self._name = name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        leaves, _ = _registry.flatten((args, kwargs))
+        arrays = [x if type(x) is Array else to_array(x) for x in leaves]
+        ex = self._executable
+        if [a.aval.strip_weak_type() for a in arrays] != [a.strip_weak_type() for a in ex.in_avals]:
+            got = ", ".join(a.aval.str_short() for a in arrays)
+            want = ", ".join(a.str_short() for a in ex.in_avals)
+            raise TypeError(f"Compiled({self._name}): called with ({got}) but compiled for ({want})")
+        bufs = ex.const_bufs + [_on_device(a, ex.device) for a in arrays]
+        outs = ex.run_checked(bufs, self._name)
+        return self._out_tree.unflatten([from_buffer(b, a) for b, a in zip(outs, ex.out_avals)])
+
+    def cost_analysis(self) -> dict[str, float]:
+        return self._executable.cost_analysis()
+
+    def memory_analysis(self) -> Any:
+        return self._executable.memory_analysis()
+
+    def as_text(self) -> str:
+        return self._executable.as_text()
+
+
+def jit(fun: Callable[..., Any] | None = None, *, static_argnums: Any = None, static_argnames: Any = None,
+        donate_argnums: Any = None, donate_argnames: Any = None, device: Any = None,
+        keep_unused: bool = False, inline: bool = False) -> Any:
+    """Compile ``fun`` with XLA; usable as ``@jit`` or ``@jit(static_argnums=...)``.
+
+    >>> import ember.core as ec
+    >>> f = ec.jit(lambda x: x * 2 + 1)
+    >>> f(ec.numpy.arange(3.0)).tolist()
+    [1.0, 3.0, 5.0]
+    """
+    options = dict(static_argnums=static_argnums, static_argnames=static_argnames, donate_argnums=donate_argnums,
+                   donate_argnames=donate_argnames, device=device, keep_unused=keep_unused, inline=inline)
+    if fun is None:
+        return lambda f: JitFunction(f, **options)
+    return JitFunction(fun, **options)
+
+
+# ----------------------------------------------------------------------------------------------
+# make_jaxpr and eval_shape
+
+def make_jaxpr(fun: Callable[..., Any], static_argnums: Any = (), return_shape: bool = False) -> Callable[..., Any]:
+    """A function that returns ``fun``'s program for the given arguments (arrays or ShapeDtypeStructs).
+
+    >>> import ember.core as ec
+    >>> print(ec.make_jaxpr(lambda x: x + 1.0)(1.0))
+    { lambda ; a:f32[]. let
+        b:f32[] = add a 1.0:f32[]
+      in (b,) }
+    """
+    static = _normalize_argnums(static_argnums, "static_argnums")
+
+    def make(*args: Any, **kwargs: Any) -> Any:
+        dyn_args = tuple(a for i, a in enumerate(args) if i not in static)
+
+        def with_statics(*dyn: Any, **kw: Any) -> Any:
+            it = iter(dyn)
+            full = [args[i] if i in static else next(it) for i in range(len(args))]
+            return fun(*full, **kw)
+
+        leaves, in_tree = _registry.flatten((dyn_args, kwargs))
+        store = _OutStore()
+        closed = trace_to_jaxpr(flatten_fun(with_statics, in_tree, store, what="make_jaxpr"),
+                                [abstractify(x) for x in leaves])
+        if return_shape:
+            shapes = store.treedef.unflatten([ShapeDtypeStruct(a.shape, a.dtype, weak_type=a.weak_type)
+                                              for a in closed.out_avals])
+            return closed, shapes
+        return closed
+
+    functools.update_wrapper(make, fun)
+    return make
+
+
+def eval_shape(fun: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """The output shapes/dtypes of ``fun(*args)`` as ShapeDtypeStructs, computing nothing.
+
+    >>> import ember.core as ec
+    >>> ec.eval_shape(lambda x: x.sum(0), ec.ShapeDtypeStruct((3, 4), "float32"))
+    ShapeDtypeStruct(shape=(4,), dtype=float32)
+    """
+    _, shapes = make_jaxpr(fun, return_shape=True)(*args, **kwargs)
+    return shapes

@@ -1,0 +1,617 @@
+"""Elementwise NumPy functions (``ec.numpy.add``, ``exp``, ``where``...): promote dtypes, broadcast
+shapes, then apply the ``lax`` primitive. Each compiles to one program when called eagerly."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import dtypes
+from ..primitives import elementwise as lax
+from .util import (
+    aval,
+    check_arraylike,
+    numpy_jit,
+    promote_args,
+    promote_args_inexact,
+    promote_dtypes_inexact,
+)
+
+
+def _binary(name: str, op: Any, *, inexact: bool = False, doc: str = "") -> Any:
+    promote = promote_args_inexact if inexact else promote_args
+
+    def ufunc(x: Any, y: Any, /) -> Any:
+        return op(*promote(name, x, y))
+
+    ufunc.__name__ = ufunc.__qualname__ = name
+    ufunc.__doc__ = doc or f"Elementwise ``{name}`` with NumPy broadcasting and JAX type promotion."
+    return numpy_jit(ufunc)
+
+
+def _unary(name: str, op: Any, *, inexact: bool = False, doc: str = "") -> Any:
+    def ufunc(x: Any, /) -> Any:
+        check_arraylike(name, x)
+        (x,) = promote_dtypes_inexact(x) if inexact else promote_args(name, x)
+        return op(x)
+
+    ufunc.__name__ = ufunc.__qualname__ = name
+    ufunc.__doc__ = doc or f"Elementwise ``{name}``."
+    return numpy_jit(ufunc)
+
+
+def _is_int(x: Any) -> bool:
+    return aval(x).dtype.kind in "iu"
+
+
+def _is_bool(x: Any) -> bool:
+    return aval(x).dtype == dtypes.bool_
+
+
+# ----------------------------------------------------------------------------------------------
+# Arithmetic
+
+add = _binary("add", lax.add)
+subtract = _binary("subtract", lax.sub)
+multiply = _binary("multiply", lax.mul)
+maximum = _binary("maximum", lax.max)
+minimum = _binary("minimum", lax.min)
+arctan2 = _binary("arctan2", lax.atan2, inexact=True)
+nextafter = _binary("nextafter", lax.nextafter, inexact=True)
+
+
+@numpy_jit
+def true_divide(x: Any, y: Any, /) -> Any:
+    """x / y, always floating point."""
+    x, y = promote_args_inexact("true_divide", x, y)
+    return lax.div(x, y)
+
+
+divide = true_divide
+
+
+@numpy_jit
+def floor_divide(x: Any, y: Any, /) -> Any:
+    """x // y rounded toward negative infinity (Python semantics)."""
+    x, y = promote_args("floor_divide", x, y)
+    if _is_bool(x):
+        raise TypeError("floor_divide: boolean arrays are not supported")
+    if _is_int(x):
+        quotient = lax.div(x, y)
+        remainder = lax.rem(x, y)
+        # C division truncates; step down when the signs differ and there is a remainder
+        adjust = lax.bitwise_and(lax.ne(remainder, _zero(remainder)),
+                                 lax.ne(lax.lt(remainder, _zero(remainder)), lax.lt(y, _zero(y))))
+        return lax.select(adjust, lax.sub(quotient, _one(quotient)), quotient)
+    if aval(x).dtype.kind == "c":
+        raise TypeError("floor_divide: complex arrays are not supported")
+    return lax.floor(lax.div(x, y))
+
+
+@numpy_jit
+def remainder(x: Any, y: Any, /) -> Any:
+    """x % y with the sign of the divisor (Python semantics)."""
+    x, y = promote_args("remainder", x, y)
+    r = lax.rem(x, y)
+    fix = lax.bitwise_and(lax.ne(r, _zero(r)), lax.ne(lax.lt(r, _zero(r)), lax.lt(y, _zero(y))))
+    return lax.select(fix, lax.add(r, y), r)
+
+
+mod = remainder
+
+
+@numpy_jit
+def fmod(x: Any, y: Any, /) -> Any:
+    """Remainder with the sign of the dividend (C semantics)."""
+    x, y = promote_args("fmod", x, y)
+    return lax.rem(x, y)
+
+
+@numpy_jit
+def divmod(x: Any, y: Any, /) -> tuple[Any, Any]:  # noqa: A001 - numpy name
+    return floor_divide(x, y), remainder(x, y)
+
+
+@numpy_jit
+def power(x: Any, y: Any, /) -> Any:
+    """x ** y. Integer powers of integers stay integer; a static integer exponent multiplies."""
+    check_arraylike("power", x, y)
+    if isinstance(y, int) and not isinstance(y, bool) and not _is_bool_like(x):
+        (x,) = promote_args("power", x)
+        if y >= 0 or dtypes.is_inexact(aval(x).dtype):
+            return lax.integer_pow(x, y)
+    x, y = promote_args("power", x, y)
+    dtype = aval(x).dtype
+    if dtype.kind in "iub":
+        return _integer_power(x, y)
+    return lax.pow(x, y)
+
+
+def _is_bool_like(x: Any) -> bool:
+    return isinstance(x, bool) or (not isinstance(x, (int, float, complex)) and _is_bool(x))
+
+
+def _integer_power(x: Any, y: Any) -> Any:
+    # square-and-multiply over the bits of y (negative exponents give 0, as jax.numpy does)
+    bits = aval(y).dtype.itemsize * 8
+    acc = lax.full_like(x, 1)
+    base = x
+    for _ in range(bits):
+        odd = lax.ne(lax.bitwise_and(y, lax.full_like(y, 1)), lax.full_like(y, 0))
+        acc = lax.select(odd, lax.mul(acc, base), acc)
+        base = lax.mul(base, base)
+        y = lax.shift_right_logical(y, lax.full_like(y, 1))
+    return acc
+
+
+pow = power  # noqa: A001 - numpy name
+
+
+@numpy_jit
+def float_power(x: Any, y: Any, /) -> Any:
+    x, y = promote_args_inexact("float_power", x, y)
+    return lax.pow(x, y)
+
+
+negative = _unary("negative", lax.neg)
+positive = _unary("positive", lambda x: x)
+
+
+@numpy_jit
+def reciprocal(x: Any, /) -> Any:
+    (x,) = promote_args("reciprocal", x)
+    return lax.div(lax.full_like(x, 1), x)
+
+
+@numpy_jit
+def square(x: Any, /) -> Any:
+    (x,) = promote_args("square", x)
+    return lax.square(x) if not _is_bool(x) else x
+
+
+@numpy_jit
+def absolute(x: Any, /) -> Any:
+    (x,) = promote_args("absolute", x)
+    dtype = aval(x).dtype
+    if dtype == dtypes.bool_ or dtype.kind == "u":
+        return x
+    return lax.abs(x)
+
+
+abs = absolute  # noqa: A001 - numpy name
+
+
+@numpy_jit
+def fabs(x: Any, /) -> Any:
+    (x,) = promote_dtypes_inexact(x)
+    return lax.abs(x)
+
+
+@numpy_jit
+def sign(x: Any, /) -> Any:
+    (x,) = promote_args("sign", x)
+    dtype = aval(x).dtype
+    if dtype == dtypes.bool_:
+        return x
+    if dtype.kind == "u":
+        return lax.convert_element_type(lax.ne(x, _zero(x)), dtype)
+    if dtype.kind == "c":
+        magnitude = lax.abs(x)
+        safe = lax.select(lax.eq(magnitude, _zero(magnitude)), lax.full_like(magnitude, 1), magnitude)
+        scaled = lax.div(x, lax.convert_element_type(safe, dtype))
+        return lax.select(lax.eq(magnitude, _zero(magnitude)), lax.full_like(x, 0), scaled)
+    return lax.sign(x)
+
+
+@numpy_jit
+def copysign(x: Any, y: Any, /) -> Any:
+    x, y = promote_args_inexact("copysign", x, y)
+    return lax.select(signbit(y), lax.neg(lax.abs(x)), lax.abs(x))
+
+
+@numpy_jit
+def signbit(x: Any, /) -> Any:
+    (x,) = promote_args("signbit", x)
+    dtype = aval(x).dtype
+    if dtype.kind == "i":
+        return lax.lt(x, _zero(x))
+    if dtype.kind in "ub":
+        return lax.full_like(x, False) if dtype == dtypes.bool_ else lax.lt(x, _zero(x))
+    int_type = {2: np.int16, 4: np.int32, 8: np.int64, 1: np.int8}[dtype.itemsize]
+    bits = lax.bitcast_convert_type(x, int_type)
+    return lax.lt(bits, lax.full_like(bits, 0))
+
+
+# ----------------------------------------------------------------------------------------------
+# Exponents, logarithms, trigonometry
+
+exp = _unary("exp", lax.exp, inexact=True)
+exp2 = _unary("exp2", lax.exp2, inexact=True)
+expm1 = _unary("expm1", lax.expm1, inexact=True)
+log = _unary("log", lax.log, inexact=True)
+log1p = _unary("log1p", lax.log1p, inexact=True)
+sqrt = _unary("sqrt", lax.sqrt, inexact=True)
+cbrt = _unary("cbrt", lax.cbrt, inexact=True)
+sin = _unary("sin", lax.sin, inexact=True)
+cos = _unary("cos", lax.cos, inexact=True)
+tan = _unary("tan", lax.tan, inexact=True)
+arcsin = _unary("arcsin", lax.asin, inexact=True)
+arccos = _unary("arccos", lax.acos, inexact=True)
+arctan = _unary("arctan", lax.atan, inexact=True)
+sinh = _unary("sinh", lax.sinh, inexact=True)
+cosh = _unary("cosh", lax.cosh, inexact=True)
+tanh = _unary("tanh", lax.tanh, inexact=True)
+arcsinh = _unary("arcsinh", lax.asinh, inexact=True)
+arccosh = _unary("arccosh", lax.acosh, inexact=True)
+arctanh = _unary("arctanh", lax.atanh, inexact=True)
+asin, acos, atan, asinh, acosh, atanh, atan2 = arcsin, arccos, arctan, arcsinh, arccosh, arctanh, arctan2
+
+
+@numpy_jit
+def log2(x: Any, /) -> Any:
+    (x,) = promote_dtypes_inexact(x)
+    return lax.div(lax.log(x), lax.full_like(x, math.log(2)))
+
+
+@numpy_jit
+def log10(x: Any, /) -> Any:
+    (x,) = promote_dtypes_inexact(x)
+    return lax.div(lax.log(x), lax.full_like(x, math.log(10)))
+
+
+@numpy_jit
+def logaddexp(x: Any, y: Any, /) -> Any:
+    """log(exp(x) + exp(y)) without overflow."""
+    x, y = promote_args_inexact("logaddexp", x, y)
+    big = lax.max(x, y)
+    delta = lax.sub(x, y)
+    finite = lax.is_finite(delta)
+    out = lax.add(big, lax.log1p(lax.exp(lax.neg(lax.abs(lax.select(finite, delta, lax.full_like(delta, 0)))))))
+    return lax.select(finite, out, big)  # infinities and NaNs: the larger operand (NaN propagates)
+
+
+@numpy_jit
+def logaddexp2(x: Any, y: Any, /) -> Any:
+    x, y = promote_args_inexact("logaddexp2", x, y)
+    ln2 = lax.full_like(x, math.log(2))
+    return lax.div(logaddexp(lax.mul(x, ln2), lax.mul(y, ln2)), ln2)
+
+
+@numpy_jit
+def deg2rad(x: Any, /) -> Any:
+    (x,) = promote_dtypes_inexact(x)
+    return lax.mul(x, lax.full_like(x, math.pi / 180))
+
+
+@numpy_jit
+def rad2deg(x: Any, /) -> Any:
+    (x,) = promote_dtypes_inexact(x)
+    return lax.mul(x, lax.full_like(x, 180 / math.pi))
+
+
+radians, degrees = deg2rad, rad2deg
+
+
+@numpy_jit
+def hypot(x: Any, y: Any, /) -> Any:
+    x, y = promote_args_inexact("hypot", x, y)
+    x, y = lax.abs(x), lax.abs(y)
+    big, small = lax.max(x, y), lax.min(x, y)
+    safe_big = lax.select(lax.eq(big, _zero(big)), lax.full_like(big, 1), big)
+    ratio = lax.div(small, safe_big)
+    return lax.select(lax.eq(big, _zero(big)), big, lax.mul(big, lax.sqrt(lax.add(lax.full_like(ratio, 1), lax.mul(ratio, ratio)))))
+
+
+@numpy_jit
+def sinc(x: Any, /) -> Any:
+    (x,) = promote_dtypes_inexact(x)
+    is_zero = lax.eq(x, _zero(x))
+    safe = lax.select(is_zero, lax.full_like(x, 1), x)
+    pix = lax.mul(safe, lax.full_like(x, math.pi))
+    return lax.select(is_zero, lax.full_like(x, 1), lax.div(lax.sin(pix), pix))
+
+
+# ----------------------------------------------------------------------------------------------
+# Rounding
+
+@numpy_jit
+def floor(x: Any, /) -> Any:
+    (x,) = promote_args("floor", x)
+    return x if aval(x).dtype.kind in "iub" else lax.floor(x)
+
+
+@numpy_jit
+def ceil(x: Any, /) -> Any:
+    (x,) = promote_args("ceil", x)
+    return x if aval(x).dtype.kind in "iub" else lax.ceil(x)
+
+
+@numpy_jit
+def trunc(x: Any, /) -> Any:
+    (x,) = promote_args("trunc", x)
+    if aval(x).dtype.kind in "iub":
+        return x
+    return lax.select(lax.lt(x, _zero(x)), lax.ceil(x), lax.floor(x))
+
+
+fix = trunc
+
+
+@numpy_jit
+def rint(x: Any, /) -> Any:
+    (x,) = promote_args("rint", x)
+    if aval(x).dtype.kind in "iub":
+        return lax.convert_element_type(x, dtypes.default_float_dtype())
+    return lax.round(x, lax.RoundingMethod.TO_NEAREST_EVEN)
+
+
+@numpy_jit(static_argnames=("decimals",))
+def round(a: Any, decimals: int = 0) -> Any:  # noqa: A001 - numpy name
+    """Round half to even, like NumPy, to ``decimals`` places."""
+    (a,) = promote_args("round", a)
+    dtype = aval(a).dtype
+    if dtype.kind in "iub":
+        if decimals >= 0:
+            return a
+        factor = lax.full_like(a, 10 ** (-decimals))
+        return lax.mul(floor_divide(lax.add(a, lax.div(factor, lax.full_like(a, 2))), factor), factor)
+    if decimals == 0:
+        return lax.round(a, lax.RoundingMethod.TO_NEAREST_EVEN)
+    factor = lax.full_like(a, 10.0 ** decimals)
+    return lax.div(lax.round(lax.mul(a, factor), lax.RoundingMethod.TO_NEAREST_EVEN), factor)
+
+
+around = round
+
+
+# ----------------------------------------------------------------------------------------------
+# Comparison and logic
+
+equal = _binary("equal", lax.eq)
+not_equal = _binary("not_equal", lax.ne)
+less = _binary("less", lax.lt)
+less_equal = _binary("less_equal", lax.le)
+greater = _binary("greater", lax.gt)
+greater_equal = _binary("greater_equal", lax.ge)
+
+
+def _to_bool(x: Any) -> Any:
+    return x if _is_bool(x) else lax.ne(x, _zero(x))
+
+
+@numpy_jit
+def logical_and(x: Any, y: Any, /) -> Any:
+    x, y = promote_args("logical_and", x, y)
+    return lax.bitwise_and(_to_bool(x), _to_bool(y))
+
+
+@numpy_jit
+def logical_or(x: Any, y: Any, /) -> Any:
+    x, y = promote_args("logical_or", x, y)
+    return lax.bitwise_or(_to_bool(x), _to_bool(y))
+
+
+@numpy_jit
+def logical_xor(x: Any, y: Any, /) -> Any:
+    x, y = promote_args("logical_xor", x, y)
+    return lax.bitwise_xor(_to_bool(x), _to_bool(y))
+
+
+@numpy_jit
+def logical_not(x: Any, /) -> Any:
+    (x,) = promote_args("logical_not", x)
+    return lax.bitwise_not(_to_bool(x))
+
+
+def _int_or_bool(name: str, op: Any) -> Any:
+    def ufunc(x: Any, y: Any, /) -> Any:
+        x, y = promote_args(name, x, y)
+        if aval(x).dtype.kind not in "iub":
+            raise TypeError(f"{name}: expected integer or boolean arrays, got {aval(x).dtype.name}")
+        return op(x, y)
+    ufunc.__name__ = ufunc.__qualname__ = name
+    return numpy_jit(ufunc)
+
+
+bitwise_and = _int_or_bool("bitwise_and", lax.bitwise_and)
+bitwise_or = _int_or_bool("bitwise_or", lax.bitwise_or)
+bitwise_xor = _int_or_bool("bitwise_xor", lax.bitwise_xor)
+
+
+@numpy_jit
+def bitwise_not(x: Any, /) -> Any:
+    (x,) = promote_args("bitwise_not", x)
+    if aval(x).dtype.kind not in "iub":
+        raise TypeError(f"bitwise_not: expected an integer or boolean array, got {aval(x).dtype.name}")
+    return lax.bitwise_not(x)
+
+
+invert = bitwise_invert = bitwise_not
+
+
+@numpy_jit
+def left_shift(x: Any, y: Any, /) -> Any:
+    x, y = promote_args("left_shift", x, y)
+    return lax.shift_left(x, y)
+
+
+@numpy_jit
+def right_shift(x: Any, y: Any, /) -> Any:
+    x, y = promote_args("right_shift", x, y)
+    if aval(x).dtype.kind == "u":
+        return lax.shift_right_logical(x, y)
+    return lax.shift_right_arithmetic(x, y)
+
+
+bitwise_left_shift, bitwise_right_shift = left_shift, right_shift
+
+
+@numpy_jit
+def bitwise_count(x: Any, /) -> Any:
+    (x,) = promote_args("bitwise_count", x)
+    return lax.convert_element_type(lax.population_count(lax.abs(x) if aval(x).dtype.kind == "i" else x), np.uint8)
+
+
+@numpy_jit
+def isfinite(x: Any, /) -> Any:
+    (x,) = promote_args("isfinite", x)
+    dtype = aval(x).dtype
+    if dtype.kind == "c":
+        return lax.bitwise_and(lax.is_finite(lax.real(x)), lax.is_finite(lax.imag(x)))
+    if not dtypes.is_float(dtype):
+        return lax.full_like(x, True) if dtype != dtypes.bool_ else lax.convert_element_type(lax.full_like(x, 1), np.bool_)
+    return lax.is_finite(x)
+
+
+@numpy_jit
+def isnan(x: Any, /) -> Any:
+    (x,) = promote_args("isnan", x)
+    if not dtypes.is_inexact(aval(x).dtype):
+        return lax.convert_element_type(lax.full_like(x, 0), np.bool_)
+    return lax.ne(x, x)
+
+
+@numpy_jit
+def isinf(x: Any, /) -> Any:
+    (x,) = promote_args("isinf", x)
+    dtype = aval(x).dtype
+    if dtype.kind == "c":
+        return lax.bitwise_or(isinf(lax.real(x)), isinf(lax.imag(x)))
+    if not dtypes.is_float(dtype):
+        return lax.convert_element_type(lax.full_like(x, 0), np.bool_)
+    return lax.eq(lax.abs(x), lax.full_like(x, np.inf))
+
+
+@numpy_jit
+def isposinf(x: Any, /) -> Any:
+    (x,) = promote_args("isposinf", x)
+    return lax.eq(x, lax.full_like(x, np.inf)) if dtypes.is_float(aval(x).dtype) else lax.convert_element_type(lax.full_like(x, 0), np.bool_)
+
+
+@numpy_jit
+def isneginf(x: Any, /) -> Any:
+    (x,) = promote_args("isneginf", x)
+    return lax.eq(x, lax.full_like(x, -np.inf)) if dtypes.is_float(aval(x).dtype) else lax.convert_element_type(lax.full_like(x, 0), np.bool_)
+
+
+@numpy_jit
+def fmax(x: Any, y: Any, /) -> Any:
+    """Maximum that ignores NaNs."""
+    x, y = promote_args("fmax", x, y)
+    if not dtypes.is_inexact(aval(x).dtype):
+        return lax.max(x, y)
+    return lax.select(lax.ne(x, x), y, lax.select(lax.ne(y, y), x, lax.max(x, y)))
+
+
+@numpy_jit
+def fmin(x: Any, y: Any, /) -> Any:
+    x, y = promote_args("fmin", x, y)
+    if not dtypes.is_inexact(aval(x).dtype):
+        return lax.min(x, y)
+    return lax.select(lax.ne(x, x), y, lax.select(lax.ne(y, y), x, lax.min(x, y)))
+
+
+# ----------------------------------------------------------------------------------------------
+# Complex numbers
+
+@numpy_jit
+def real(x: Any, /) -> Any:
+    (x,) = promote_args("real", x)
+    return lax.real(x) if aval(x).dtype.kind == "c" else x
+
+
+@numpy_jit
+def imag(x: Any, /) -> Any:
+    (x,) = promote_args("imag", x)
+    return lax.imag(x) if aval(x).dtype.kind == "c" else lax.full_like(x, 0)
+
+
+@numpy_jit
+def conjugate(x: Any, /) -> Any:
+    (x,) = promote_args("conjugate", x)
+    return lax.conj(x) if aval(x).dtype.kind == "c" else x
+
+
+conj = conjugate
+
+
+@numpy_jit(static_argnames=("deg",))
+def angle(z: Any, deg: bool = False) -> Any:
+    (z,) = promote_dtypes_inexact(z)
+    if aval(z).dtype.kind == "c":
+        out = lax.atan2(lax.imag(z), lax.real(z))
+    else:
+        out = lax.atan2(lax.full_like(z, 0), z)
+    return rad2deg(out) if deg else out
+
+
+# ----------------------------------------------------------------------------------------------
+# Selection and clipping
+
+@numpy_jit
+def where(condition: Any, x: Any = None, y: Any = None, /) -> Any:
+    """``x`` where ``condition`` else ``y``, broadcast together. (The one-argument form, which
+    returns indices, needs a static size under jit: use ``nonzero(..., size=n)``.)"""
+    if x is None or y is None:
+        if x is None and y is None:
+            from .searching import nonzero
+            return nonzero(condition)
+        raise ValueError("where: pass both x and y, or neither")
+    check_arraylike("where", condition, x, y)
+    x, y = _promote_pair(x, y)
+    condition, x, y = _broadcast3(_to_bool(condition) if not isinstance(condition, bool) else condition, x, y)
+    return lax.select(condition, x, y)
+
+
+def _promote_pair(x: Any, y: Any) -> list[Any]:
+    from .util import promote_dtypes
+    return promote_dtypes(x, y)
+
+
+def _broadcast3(c: Any, x: Any, y: Any) -> list[Any]:
+    from .util import promote_shapes
+    if isinstance(c, bool):
+        c = np.bool_(c)
+    return promote_shapes(c, x, y)
+
+
+@numpy_jit
+def clip(arr: Any, min: Any = None, max: Any = None) -> Any:  # noqa: A002 - numpy names
+    """Limit values to [min, max]; either bound may be None."""
+    check_arraylike("clip", arr)
+    if min is not None:
+        arr = maximum(min, arr) if not isinstance(min, (int, float)) else maximum(arr, min)
+    if max is not None:
+        arr = minimum(max, arr) if not isinstance(max, (int, float)) else minimum(arr, max)
+    return arr
+
+
+@numpy_jit(static_argnames=("copy",))
+def nan_to_num(x: Any, copy: bool = True, nan: float = 0.0, posinf: Any = None, neginf: Any = None) -> Any:
+    (x,) = promote_args("nan_to_num", x)
+    dtype = aval(x).dtype
+    if not dtypes.is_float(dtype):
+        return x
+    info = dtypes.finfo(dtype)
+    posinf = info.max if posinf is None else posinf
+    neginf = info.min if neginf is None else neginf
+    out = where(isnan(x), lax.full_like(x, nan), x)
+    out = where(isposinf(out), lax.full_like(x, posinf), out)
+    return where(isneginf(out), lax.full_like(x, neginf), out)
+
+
+def _zero(x: Any) -> Any:
+    return lax.full_like(x, 0)
+
+
+def _one(x: Any) -> Any:
+    return lax.full_like(x, 1)
+
+
+
+__all__ = sorted(
+    name for name, value in list(globals().items())
+    if not name.startswith("_") and callable(value) and getattr(value, "__module__", None) == __name__
+)

@@ -1,0 +1,52 @@
+"""Host <-> device transfers of single-device buffers (jaxlib ArrayImpl objects)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from jaxlib import _jax
+
+__all__ = ["single_device_sharding", "put", "fetch", "copy_to_device"]
+
+_shardings: dict[Any, Any] = {}
+
+
+def single_device_sharding(device: Any) -> Any:
+    """jaxlib's SingleDeviceSharding for ``device`` (cached: one object per device)."""
+    sharding = _shardings.get(device)
+    if sharding is None:
+        sharding = _shardings[device] = _jax.SingleDeviceSharding(device)
+    return sharding
+
+
+def put(host: np.ndarray, aval: Any, device: Any) -> Any:
+    """Copy a NumPy array whose dtype is ``aval.dtype`` onto ``device``."""
+    return _jax.batched_device_put(aval, single_device_sharding(device), [host], [device], enable_x64=True)
+
+
+def put_shards(aval: Any, sharding: Any, shards: list[np.ndarray], devices: list[Any]) -> Any:
+    """Build one (possibly multi-device) array from per-device host shards."""
+    return _jax.batched_device_put(aval, sharding, shards, devices, enable_x64=True)
+
+
+def fetch(buffer: Any) -> np.ndarray:
+    """Device -> host for a single-device buffer (may share memory on CPU; treat as read-only)."""
+    return buffer._single_device_array_to_np_array_did_copy()[0]
+
+
+def copy_to_device(buffer: Any, device: Any) -> Any:
+    """A copy of a single-device buffer on another device (same client)."""
+    sharding = single_device_sharding(device)
+    (out,) = _jax.batched_copy_array_to_devices_with_sharding(
+        [buffer], [_jax.DeviceList((device,))], [sharding], [_jax.ArrayCopySemantics.REUSE_INPUT]
+    )
+    return out
+
+
+def device_of(buffer: Any) -> Any:
+    return buffer._sharding._device
+
+
+def block_until_ready(buffers: list[Any]) -> None:
+    _jax.batched_block_until_ready(buffers)

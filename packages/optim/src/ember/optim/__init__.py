@@ -1,0 +1,3 @@
+"""ember.optim — see packages/optim/README.md."""
+
+__version__ = "0.1.0"
