@@ -76,7 +76,7 @@ class JaxprEqn:
 class Jaxpr:
     """A program: constants, inputs, equations in order, outputs."""
 
-    __slots__ = ("constvars", "invars", "outvars", "eqns")
+    __slots__ = ("constvars", "invars", "outvars", "eqns", "__weakref__")
 
     def __init__(self, constvars: Sequence[Var], invars: Sequence[Var], outvars: Sequence[Atom],
                  eqns: Sequence[JaxprEqn]) -> None:

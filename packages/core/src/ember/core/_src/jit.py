@@ -565,3 +565,81 @@ def eval_shape(fun: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """
     _, shapes = make_jaxpr(fun, return_shape=True)(*args, **kwargs)
     return shapes
+
+
+# ----------------------------------------------------------------------------------------------
+# pjit under transformations: each rule transforms the whole sub-program and calls it as one.
+
+def _pjit_jvp(primals: Sequence[Any], tangents: Sequence[Any], *, jaxpr: ClosedJaxpr, name: str,
+              donated: tuple[bool, ...]) -> tuple[list[Any], list[Any]]:
+    from .rules import Zero
+    from .transforms.jvp import jvp_jaxpr
+    nonzeros = [type(t) is not Zero for t in tangents]
+    new, out_nonzero = jvp_jaxpr(jaxpr, nonzeros, instantiate_outputs=False)
+    nz_tangents = [t for t in tangents if type(t) is not Zero]
+    outs = pjit_p.bind(*primals, *nz_tangents, jaxpr=new, name=name, donated=(False,) * len(new.in_avals))
+    n = len(jaxpr.out_avals)
+    it = iter(outs[n:])
+    tangents_out = [next(it) if nz else Zero(a.strip_weak_type() if a.weak_type else a)
+                    for nz, a in zip(out_nonzero, jaxpr.out_avals)]
+    return list(outs[:n]), tangents_out
+
+
+def _pjit_batch(trace: Any, args: Sequence[Any], dims: Sequence[int | None], *, jaxpr: ClosedJaxpr, name: str,
+                donated: tuple[bool, ...]) -> tuple[list[Any], list[int | None]]:
+    from .transforms.batching import batch_jaxpr
+    new, out_dims = batch_jaxpr(jaxpr, trace.axis_size, dims, out_dims=None, axis_name=trace.axis_name)
+    outs = pjit_p.bind(*args, jaxpr=new, name=name, donated=(False,) * len(new.in_avals))
+    return outs, out_dims
+
+
+def _pjit_transpose(cts: Sequence[Any], *args: Any, jaxpr: ClosedJaxpr, name: str,
+                    donated: tuple[bool, ...]) -> list[Any]:
+    from .rules import UndefinedPrimal, Zero, instantiate, is_undefined
+    from .transforms.ad import backward_pass
+    undefined = [is_undefined(a) for a in args]
+    known_vals = [a for a, u in zip(args, undefined) if not u]
+    known_avals = [get_aval(a) for a in known_vals]
+    nonzero = [type(c) is not Zero for c in cts]
+    nz_cts = [c for c in cts if type(c) is not Zero]
+    if not nz_cts:
+        return [Zero(a.aval) if u else None for a, u in zip(args, undefined)]
+
+    def fun(*xs: Any) -> list[Any]:
+        known_it = iter(xs[:len(known_vals)])
+        ct_it = iter(xs[len(known_vals):])
+        primals_in = [UndefinedPrimal(a.aval) if u else next(known_it) for a, u in zip(args, undefined)]
+        cts_full = [next(ct_it) if nz else Zero(aval) for nz, aval in zip(nonzero, jaxpr.out_avals)]
+        cts_in = backward_pass(jaxpr.jaxpr, jaxpr.consts, primals_in, cts_full)
+        return [instantiate(ct) for ct, u in zip(cts_in, undefined) if u]
+
+    t_jaxpr = trace_to_jaxpr(fun, known_avals + [get_aval(c) for c in nz_cts])
+    outs = iter(pjit_p.bind(*known_vals, *nz_cts, jaxpr=t_jaxpr, name=f"transpose_{name}",
+                            donated=(False,) * len(t_jaxpr.in_avals)))
+    return [next(outs) if u else None for u in undefined]
+
+
+def _pjit_partial_eval(trace: Any, args: Sequence[Any], *, jaxpr: ClosedJaxpr, name: str,
+                       donated: tuple[bool, ...]) -> list[Any]:
+    from .core import set_current_trace
+    from .transforms.partial_eval import partial_eval_jaxpr
+    unknowns = [trace.owns(a) for a in args]
+    known, unknown, out_unknowns, num_res = partial_eval_jaxpr(jaxpr, unknowns)
+    known_args = [a for a, u in zip(args, unknowns) if not u]
+    with set_current_trace(trace.parent):
+        known_outs = pjit_p.bind(*known_args, jaxpr=known, name=name, donated=(False,) * len(known_args))
+    n_known = len(known_outs) - num_res
+    residuals = known_outs[n_known:]
+    unknown_args = [a for a, u in zip(args, unknowns) if u]
+    unknown_outs = trace.record(pjit_p, [*residuals, *unknown_args],
+                                dict(jaxpr=unknown, name=name, donated=(False,) * len(unknown.in_avals)))
+    known_it, unknown_it = iter(known_outs[:n_known]), iter(unknown_outs)
+    return [next(unknown_it) if u else next(known_it) for u in out_unknowns]
+
+
+pjit_p.def_jvp(_pjit_jvp)
+pjit_p.def_batching(_pjit_batch)
+pjit_p.batch_needs_axis = True
+pjit_p.def_transpose(_pjit_transpose)
+pjit_p.is_linear = False  # linear only in the arguments the transpose is asked about
+pjit_p.partial_eval_rule = _pjit_partial_eval

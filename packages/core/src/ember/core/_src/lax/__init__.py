@@ -1,47 +1,39 @@
 """The primitive-level API (public as ``ember.core.lax``): one function per primitive, no
-implicit broadcasting or promotion (a Python scalar operand takes the other operand's dtype)."""
+implicit broadcasting or promotion (a Python or NumPy scalar operand takes the other operand's
+dtype and shape). Each primitive module lists its functions in ``__all__``; this package
+gathers them, plus the control-flow and convenience modules under ``lax/``."""
 
 from __future__ import annotations
 
 import importlib
 
-_sources = {
-    "ember.core._src.primitives.elementwise": [
-        "abs", "acos", "acosh", "add", "asin", "asinh", "atan", "atan2", "atanh", "bitcast_convert_type",
-        "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "cbrt", "ceil", "clamp", "clz", "complex",
-        "conj", "convert_element_type", "cos", "cosh", "digamma", "div", "eq", "erf", "erf_inv", "erfc", "exp",
-        "exp2", "expm1", "floor", "ge", "gt", "imag", "integer_pow", "is_finite", "le", "lgamma", "log",
-        "log1p", "logistic", "lt", "max", "min", "mul", "ne", "neg", "nextafter", "polygamma",
-        "population_count", "pow", "real", "reduce_precision", "rem", "round", "RoundingMethod", "rsqrt",
-        "select", "select_n", "shift_left", "shift_right_arithmetic", "shift_right_logical", "sign", "sin",
-        "sinh", "sqrt", "square", "sub", "tan", "tanh", "full_like",
-    ],
-    "ember.core._src.primitives.shape": [
-        "broadcast", "broadcast_in_dim", "broadcasted_iota", "concatenate", "dynamic_index_in_dim",
-        "dynamic_slice", "dynamic_slice_in_dim", "dynamic_update_index_in_dim", "dynamic_update_slice",
-        "dynamic_update_slice_in_dim", "expand_dims", "full", "index_in_dim", "iota", "pad", "reshape",
-        "rev", "slice", "slice_in_dim", "squeeze", "transpose",
-    ],
-    "ember.core._src.primitives.reductions": [
-        "argmax", "argmin", "reduce_and", "reduce_max", "reduce_min", "reduce_or", "reduce_prod",
-        "reduce_sum", "reduce_xor",
-    ],
-}
+_modules = [
+    "ember.core._src.primitives.elementwise",
+    "ember.core._src.primitives.shape",
+    "ember.core._src.primitives.reductions",
+    "ember.core._src.primitives.cumulative",
+    "ember.core._src.primitives.windowed",
+    "ember.core._src.primitives.sorting",
+    "ember.core._src.primitives.indexing",
+    "ember.core._src.primitives.dot",
+    "ember.core._src.primitives.conv",
+    "ember.core._src.primitives.linalg",
+    "ember.core._src.primitives.fft",
+    "ember.core._src.primitives.control_flow",
+    "ember.core._src.primitives.random_bits",
+    "ember.core._src.primitives.special",
+    "ember.core._src.lax.extras",
+]
 
 __all__: list[str] = []
 
-
-def _gather(sources: dict[str, list[str]]) -> None:
-    for module_name, names in sources.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as e:
-            if e.name != module_name:
-                raise
-            continue
-        for name in names:
-            globals()[name] = getattr(module, name)
-            __all__.append(name)
-
-
-_gather(_sources)
+for _module_name in _modules:
+    try:
+        _module = importlib.import_module(_module_name)
+    except ModuleNotFoundError as _e:  # a family not written yet
+        if _e.name != _module_name:
+            raise
+        continue
+    for _name in _module.__all__:
+        globals()[_name] = getattr(_module, _name)
+        __all__.append(_name)

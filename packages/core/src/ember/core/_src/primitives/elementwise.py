@@ -39,7 +39,81 @@ from ._util import (
     is_python_scalar,
 )
 
-__all__: list[str] = []  # the lax functions are re-exported by ember.core.lax
+__all__ = [  # the lax functions; ember.core.lax re-exports them
+    "abs",
+    "acos",
+    "acosh",
+    "add",
+    "asin",
+    "asinh",
+    "atan",
+    "atan2",
+    "atanh",
+    "bitcast_convert_type",
+    "bitwise_and",
+    "bitwise_not",
+    "bitwise_or",
+    "bitwise_xor",
+    "cbrt",
+    "ceil",
+    "clamp",
+    "clz",
+    "complex",
+    "conj",
+    "convert_element_type",
+    "cos",
+    "cosh",
+    "digamma",
+    "div",
+    "eq",
+    "erf",
+    "erf_inv",
+    "erfc",
+    "exp",
+    "exp2",
+    "expm1",
+    "floor",
+    "ge",
+    "gt",
+    "imag",
+    "integer_pow",
+    "is_finite",
+    "le",
+    "lgamma",
+    "log",
+    "log1p",
+    "logistic",
+    "lt",
+    "max",
+    "min",
+    "mul",
+    "ne",
+    "neg",
+    "nextafter",
+    "polygamma",
+    "population_count",
+    "pow",
+    "real",
+    "reduce_precision",
+    "rem",
+    "round",
+    "RoundingMethod",
+    "rsqrt",
+    "select",
+    "select_n",
+    "shift_left",
+    "shift_right_arithmetic",
+    "shift_right_logical",
+    "sign",
+    "sin",
+    "sinh",
+    "sqrt",
+    "square",
+    "sub",
+    "tan",
+    "tanh",
+    "full_like",
+]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -88,20 +162,25 @@ def binary(name: str, op: Callable[..., Any], kind: str = "numeric") -> Primitiv
 
 
 def _as_operands(name: str, *args: Any) -> list[Any]:
-    """Python scalars among ``args`` take the dtype (weakly) and shape of the array operands."""
-    if not any(is_python_scalar(a) for a in args):
+    """Constants among ``args`` (Python scalars, NumPy scalars) are cast to the array operands'
+    dtype (Python scalars weakly) and broadcast to their shape; arrays are left as they are."""
+    if not any(_is_constant_scalar(a) for a in args):
         return list(args)
-    arrays = [a for a in args if not is_python_scalar(a)]
+    arrays = [a for a in args if not _is_constant_scalar(a)]
     if not arrays:
         return list(args)
     like = aval_of(arrays[0])
     out = []
     for a in args:
-        if is_python_scalar(a):
+        if _is_constant_scalar(a):
             from .shape import full
-            a = full(like.shape, a, like.dtype)
+            a = full(like.shape, a if is_python_scalar(a) else np.asarray(a).item(), like.dtype)
         out.append(a)
     return out
+
+
+def _is_constant_scalar(x: Any) -> bool:
+    return is_python_scalar(x) or isinstance(x, np.generic) or (isinstance(x, np.ndarray) and x.ndim == 0)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -385,7 +464,11 @@ defjvp(digamma_p, lambda t, x: mul(t, polygamma(full_like(x, 1), x)))
 polygamma_p = binary("polygamma", lambda m, x: chlo.PolygammaOp(m, x), "float")
 defjvp(polygamma_p, None, lambda t, m, x: mul(t, polygamma(add(m, const_like(m, 1)), x)))
 
-logistic = lambda x: logistic_p.bind(x)  # noqa: E731
+
+
+def logistic(x: Any) -> Any:
+    """1 / (1 + exp(-x))."""
+    return logistic_p.bind(x)
 
 
 def exp(x: Any) -> Any:

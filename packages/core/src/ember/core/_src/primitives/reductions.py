@@ -14,7 +14,17 @@ from ..lowering import full_like_aval, ir_type
 from ..rules import Zero, defjvp_zero, deflinear
 from ._util import aval_of, check_dtype_kind
 
-__all__: list[str] = []
+__all__ = [
+    "argmax",
+    "argmin",
+    "reduce_and",
+    "reduce_max",
+    "reduce_min",
+    "reduce_or",
+    "reduce_prod",
+    "reduce_sum",
+    "reduce_xor",
+]
 
 
 def _reduced_aval(name: str, x: ShapedArray, axes: tuple[int, ...], dtype: np.dtype | None = None) -> ShapedArray:

@@ -15,7 +15,29 @@ from ..lowering import constant, dense_i64, ir_type
 from ..rules import Zero, deflinear, instantiate, is_undefined, moveaxis_to_front
 from ._util import aval_of, check_same_dtypes
 
-__all__: list[str] = []
+__all__ = [
+    "broadcast",
+    "broadcast_in_dim",
+    "broadcasted_iota",
+    "concatenate",
+    "dynamic_index_in_dim",
+    "dynamic_slice",
+    "dynamic_slice_in_dim",
+    "dynamic_update_index_in_dim",
+    "dynamic_update_slice",
+    "dynamic_update_slice_in_dim",
+    "expand_dims",
+    "full",
+    "index_in_dim",
+    "iota",
+    "pad",
+    "reshape",
+    "rev",
+    "slice",
+    "slice_in_dim",
+    "squeeze",
+    "transpose",
+]
 
 
 def _normalize_axis(axis: int, ndim: int, name: str, argname: str = "axis") -> int:
