@@ -128,7 +128,12 @@ class Array:
 
     def __dlpack__(self, *, stream: Any = None, max_version: Any = None, dl_device: Any = None,
                    copy: Any = None) -> Any:
-        return np.asarray(self._value()).__dlpack__()
+        value = self._value()
+        kwargs = {} if max_version is None else {"max_version": max_version}
+        try:
+            return value.__dlpack__(**kwargs)
+        except BufferError:  # a read-only view of device memory: older DLPack cannot say so
+            return np.array(value).__dlpack__(**kwargs)
 
     def __dlpack_device__(self) -> tuple[int, int]:
         return (1, 0)  # kDLCPU: the exported tensor lives in host memory

@@ -24,6 +24,7 @@ from .dispatch import Executable, compile_jaxpr, default_device, to_array
 from .jaxpr import ClosedJaxpr, Jaxpr, Var
 from .lowering import call_jaxpr, lower_jaxpr
 from .runtime import transfer
+from .runtime import RuntimeError_ as runtime_error
 from .tracing import trace_to_jaxpr
 
 __all__ = ["jit", "JitFunction", "pjit_p", "ShapeDtypeStruct", "make_jaxpr", "eval_shape",
@@ -174,7 +175,7 @@ def closure_convert(closed: ClosedJaxpr) -> tuple[ClosedJaxpr, list[Any]]:
 # jit
 
 class _CacheEntry:
-    __slots__ = ("executable", "out_tree", "out_avals", "kept", "const_bufs", "donate", "jaxpr")
+    __slots__ = ("executable", "out_tree", "out_avals", "kept", "const_bufs", "donate", "jaxpr", "handlers")
 
     def __init__(self, executable: Executable, out_tree: Any, kept: list[int] | None,
                  donate: tuple[bool, ...], jaxpr: ClosedJaxpr) -> None:
@@ -183,6 +184,7 @@ class _CacheEntry:
         self.out_avals = executable.out_avals
         self.kept = kept
         self.const_bufs = executable.const_bufs
+        self.handlers = executable.handlers
         self.donate = donate
         self.jaxpr = jaxpr
 
@@ -244,30 +246,35 @@ class JitFunction:
 
     # -- the call --
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if trace_state.trace is not eval_trace or config.disable_jit:
-            if config.disable_jit and trace_state.trace is eval_trace:
-                return self._fun(*args, **kwargs)
-            return self._bind(args, kwargs)
-        if self._simple and not kwargs:
+        # The hot path: a dictionary lookup on (structure, types[, placements]) and one execute.
+        if self._simple and not kwargs and trace_state.trace is eval_trace:
             leaves, treedef = _registry.flatten(args)
             try:
-                key = (treedef, *[(x.aval, x._buf._sharding) for x in leaves])
-                entry = self._cache.get(key)
-            except AttributeError:  # a non-Array leaf (NumPy array, Python scalar)
-                entry = None
-            if entry is not None:
+                if transfer.single_device_process():
+                    entry = self._cache[(treedef, *[x.aval for x in leaves])]
+                else:
+                    entry = self._cache[(treedef, *[(x.aval, x._buf._sharding) for x in leaves])]
+            except (AttributeError, KeyError, TypeError):
+                pass  # a non-Array leaf (NumPy array, Python scalar) or a first call
+            else:
                 kept = entry.kept
                 bufs = [x._buf for x in leaves] if kept is None else [leaves[i]._buf for i in kept]
-                outs = entry.executable.run_checked(entry.const_bufs + bufs, self._name)
+                if entry.const_bufs:
+                    bufs = entry.const_bufs + bufs
+                try:
+                    outs = entry.executable.loaded.execute_sharded(bufs).consume_with_handlers(entry.handlers)
+                except runtime_error:
+                    entry.executable.run_checked(bufs, self._name)  # raises the explanatory error
+                    raise
                 return entry.out_tree.unflatten([from_buffer(b, a) for b, a in zip(outs, entry.out_avals)])
+        if config.disable_jit and trace_state.trace is eval_trace:
+            return self._fun(*args, **kwargs)
+        if trace_state.trace is not eval_trace:
+            return self._bind(args, kwargs)
         return self._call_slow(args, kwargs)
 
     def _split_static(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple, dict, tuple]:
-        nargs = len(args)
-        for i in self._static_argnums:
-            if i >= nargs and not (-nargs <= i < 0):
-                raise TypeError(f"jit({self._name}): static_argnums includes {i}, but only {nargs} positional "
-                                "arguments were passed")
+        nargs = len(args)  # a static argnum not passed positionally may come by name (static_argnames)
         static_pos = {i % nargs for i in self._static_argnums if -nargs <= i < nargs}
         dyn_args = tuple(a for i, a in enumerate(args) if i not in static_pos)
         statics = tuple((i, args[i]) for i in sorted(static_pos))
@@ -321,9 +328,12 @@ class JitFunction:
             entry = self._compile(in_tree, statics, avals, device, self._donated_leaves(dyn_args, dyn_kwargs, statics))
             with self._lock:
                 self._cache[key] = entry
-                if self._simple and not dyn_kwargs:
+                if self._simple and not dyn_kwargs:  # the key the fast path computes
                     args_tree = _registry.flatten(dyn_args)[1]
-                    self._cache[(args_tree, *[(a, b._sharding) for a, b in zip(avals, bufs)])] = entry
+                    if transfer.single_device_process():
+                        self._cache[(args_tree, *avals)] = entry
+                    else:
+                        self._cache[(args_tree, *[(a, b._sharding) for a, b in zip(avals, bufs)])] = entry
         call_bufs = bufs if entry.kept is None else [bufs[i] for i in entry.kept]
         outs = entry.executable.run_checked(entry.const_bufs + call_bufs, self._name)
         return entry.out_tree.unflatten([from_buffer(b, a) for b, a in zip(outs, entry.out_avals)])

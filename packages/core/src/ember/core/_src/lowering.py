@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 from jaxlib.mlir import ir
-from jaxlib.mlir._mlir_libs import _stablehlo
+from jaxlib.mlir._mlir_libs import _chlo, _stablehlo
 from jaxlib.mlir.dialects import func as func_dialect
 from jaxlib.mlir.dialects import stablehlo as hlo
 
@@ -45,6 +45,7 @@ def make_ir_context() -> ir.Context:
         context.append_dialect_registry(registry)
         context.load_all_available_dialects()
     _stablehlo.register_dialect(context)
+    _chlo.register_dialect(context)
     return context
 
 

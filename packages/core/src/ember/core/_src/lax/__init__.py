@@ -34,6 +34,6 @@ for _module_name in _modules:
         if _e.name != _module_name:
             raise
         continue
-    for _name in _module.__all__:
+    for _name in getattr(_module, "__all__", ()):
         globals()[_name] = getattr(_module, _name)
         __all__.append(_name)

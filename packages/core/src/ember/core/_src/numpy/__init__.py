@@ -19,7 +19,7 @@ for _name in _modules:
         if _e.name != f"{__name__}.{_name}":
             raise
         continue
-    for _public in _module.__all__:
+    for _public in getattr(_module, "__all__", ()):
         globals()[_public] = getattr(_module, _public)
         _public_names.append(_public)
 

@@ -124,6 +124,8 @@ def clear_backends() -> None:
     global _backends
     with _lock:
         _backends = None
+    from . import transfer
+    transfer.reset_device_count_cache()
 
 
 def _refuse_after_start(value: Any) -> None:

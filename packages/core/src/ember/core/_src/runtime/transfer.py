@@ -10,6 +10,22 @@ from jaxlib import _jax
 __all__ = ["single_device_sharding", "put", "fetch", "copy_to_device"]
 
 _shardings: dict[Any, Any] = {}
+_single_device: list[bool] = []
+
+
+def single_device_process() -> bool:
+    """True when this process sees exactly one device (then placement never varies, and the jit
+    cache can be keyed on types alone)."""
+    if _single_device:
+        return _single_device[0]
+    from .backends import backends
+    total = sum(len(b.devices) for b in backends().values())
+    _single_device.append(total == 1)
+    return _single_device[0]
+
+
+def reset_device_count_cache() -> None:
+    _single_device.clear()
 
 
 def single_device_sharding(device: Any) -> Any:
