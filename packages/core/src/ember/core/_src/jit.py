@@ -25,12 +25,23 @@ from .jaxpr import ClosedJaxpr, Jaxpr, Var
 from .lowering import call_jaxpr, lower_jaxpr
 from .runtime import transfer
 from .runtime import RuntimeError_ as runtime_error
+from .runtime import fast_dispatch
 from .tracing import trace_to_jaxpr
 
 __all__ = ["jit", "JitFunction", "pjit_p", "ShapeDtypeStruct", "make_jaxpr", "eval_shape",
            "abstractify", "flatten_fun"]
 
 _registry = tree_util.registry
+_dispatch_registry = tree_util.dispatch_registry
+
+
+_dispatch_registry_ready = _dispatch_registry.register_dataclass_node(Array, ["_buf"], ["aval"])
+fast_dispatch.sync_config(disable_jit=config.disable_jit, enable_x64=config.enable_x64)
+config.add_hook("disable_jit", lambda v: fast_dispatch.sync_config(disable_jit=v, enable_x64=config.enable_x64))
+config.add_hook("enable_x64", lambda v: fast_dispatch.sync_config(disable_jit=config.disable_jit, enable_x64=v))
+if fast_dispatch.available():
+    from .core import tracing_hook as _tracing_hook
+    _tracing_hook[:] = [fast_dispatch.set_tracing]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -175,10 +186,27 @@ def closure_convert(closed: ClosedJaxpr) -> tuple[ClosedJaxpr, list[Any]]:
 # jit
 
 class _CacheEntry:
-    __slots__ = ("executable", "out_tree", "out_avals", "kept", "const_bufs", "donate", "jaxpr", "handlers")
+    __slots__ = ("executable", "out_tree", "out_avals", "kept", "const_bufs", "donate", "jaxpr", "handlers",
+                 "fastpath_data")
+
+    def fastpath(self, num_args: int) -> Any:
+        """What jaxlib's C++ dispatcher needs to run this program on a cache hit."""
+        if self.fastpath_data is None:
+            ex = self.executable
+            sharding = transfer.single_device_sharding(ex.device)
+            kept = [True] * len(self.const_bufs) + (
+                [True] * num_args if self.kept is None else [i in set(self.kept) for i in range(num_args)])
+            n_in = sum(kept)
+            placeholders = [from_buffer(0, a) for a in self.out_avals]  # 0: any leaf (None is a node)
+            out_tree = _dispatch_registry.flatten(self.out_tree.unflatten(placeholders))[1]
+            self.fastpath_data = fast_dispatch.fastpath_data(
+                ex.loaded, out_tree, [sharding] * n_in, [sharding] * len(self.out_avals), self.out_avals, kept,
+                self.const_bufs)
+        return self.fastpath_data
 
     def __init__(self, executable: Executable, out_tree: Any, kept: list[int] | None,
                  donate: tuple[bool, ...], jaxpr: ClosedJaxpr) -> None:
+        self.fastpath_data: Any = None
         self.executable = executable
         self.out_tree = out_tree
         self.out_avals = executable.out_avals
@@ -316,6 +344,9 @@ class JitFunction:
         return tuple(flags)
 
     def _call_slow(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        return self._call_slow_with_entry(args, kwargs)[0]
+
+    def _call_slow_with_entry(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, "_CacheEntry"]:
         dyn_args, dyn_kwargs, statics = self._split_static(args, kwargs)
         leaves, in_tree = _registry.flatten((dyn_args, dyn_kwargs))
         arrays = [x if type(x) is Array else _to_jit_arg(x, self._name) for x in leaves]
@@ -336,7 +367,16 @@ class JitFunction:
                         self._cache[(args_tree, *[(a, b._sharding) for a, b in zip(avals, bufs)])] = entry
         call_bufs = bufs if entry.kept is None else [bufs[i] for i in entry.kept]
         outs = entry.executable.run_checked(entry.const_bufs + call_bufs, self._name)
-        return entry.out_tree.unflatten([from_buffer(b, a) for b, a in zip(outs, entry.out_avals)])
+        return entry.out_tree.unflatten([from_buffer(b, a) for b, a in zip(outs, entry.out_avals)]), entry
+
+    # -- jaxlib's C++ dispatcher calls this on a cache miss --
+    def _cache_miss(self, *args: Any, **kwargs: Any) -> tuple[Any, Any, bool]:
+        if trace_state.trace is not eval_trace:
+            return self._bind(args, kwargs), None, False
+        if config.disable_jit:
+            return self._fun(*args, **kwargs), None, False
+        out, entry = self._call_slow_with_entry(args, kwargs)
+        return out, entry.fastpath(len(_dispatch_registry.flatten((args, kwargs))[0])), False
 
     def _trace(self, in_tree: Any, statics: tuple, avals: Sequence[ShapedArray]) -> tuple[ClosedJaxpr, Any]:
         store = _OutStore()
@@ -526,8 +566,34 @@ def jit(fun: Callable[..., Any] | None = None, *, static_argnums: Any = None, st
     options = dict(static_argnums=static_argnums, static_argnames=static_argnames, donate_argnums=donate_argnums,
                    donate_argnames=donate_argnames, device=device, keep_unused=keep_unused, inline=inline)
     if fun is None:
-        return lambda f: JitFunction(f, **options)
-    return JitFunction(fun, **options)
+        return lambda f: _make_jit(f, options)
+    return _make_jit(fun, options)
+
+
+def _make_jit(fun: Callable[..., Any], options: dict[str, Any]) -> Any:
+    python_jit = JitFunction(fun, **options)
+    if not fast_dispatch.available() or options["device"] is not None:
+        return python_jit
+    cpp = fast_dispatch.make_cpp_jit(
+        python_jit._name, fun, python_jit._cache_miss, python_jit._static_argnums, python_jit._static_argnames,
+        (id(python_jit),), _dispatch_registry, _shard_arg_fallback)
+    functools.update_wrapper(cpp, fun)
+    # per-instance attributes: nothing is set on jaxlib's shared PjitFunction class
+    cpp._python_jit = python_jit
+    cpp.lower = python_jit.lower
+    cpp.trace = python_jit.trace
+    cpp.eval_shape = python_jit.eval_shape
+    cpp.clear_cache = python_jit.clear_cache
+    cpp._cache_size = python_jit._cache_size
+    return cpp
+
+
+def _shard_arg_fallback(x: Any, sharding: Any, layout: Any) -> Any:
+    """Called by the C++ dispatcher for an argument that is not already a device buffer."""
+    if isinstance(x, Array):
+        x = x._checked_buf()
+        return x if x._sharding is sharding else transfer.copy_to_device(x, sharding._device)
+    return to_array(x, device=getattr(sharding, "_device", None))._buf
 
 
 # ----------------------------------------------------------------------------------------------

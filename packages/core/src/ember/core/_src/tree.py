@@ -33,7 +33,7 @@ __all__ = [
     "flatten_with_path", "leaves_with_path", "map_with_path", "keystr",
     "register_pytree_node", "register_pytree_node_class", "register_pytree_with_keys",
     "register_dataclass", "register_static", "is_leaf", "all_leaves", "treedef_is_leaf",
-    "Partial", "registry",
+    "Partial",
 ]
 
 T = TypeVar("T")
@@ -42,6 +42,10 @@ IsLeaf = Callable[[Any], bool] | None
 
 registry = PyTreeRegistry()
 """Ember's own pytree registry (independent of jax's, if jax is also installed)."""
+
+dispatch_registry = PyTreeRegistry()
+"""The same node types, plus ``Array`` as a node whose child is its device buffer: what jit's
+C++ dispatcher flattens arguments with (see runtime/fast_dispatch.py)."""
 
 
 # --- the basic operations --------------------------------------------------------------------
@@ -186,6 +190,7 @@ def register_pytree_node(
     """Make instances of ``nodetype`` tree nodes: ``flatten_func(x) -> (children, aux_data)`` and
     ``unflatten_func(aux_data, children) -> x``. ``aux_data`` must be hashable and comparable."""
     registry.register_node(nodetype, flatten_func, unflatten_func, flatten_with_keys_func)
+    dispatch_registry.register_node(nodetype, flatten_func, unflatten_func, flatten_with_keys_func)
 
 
 def register_pytree_with_keys(
@@ -199,6 +204,7 @@ def register_pytree_with_keys(
             pairs, aux = flatten_with_keys(x)
             return [child for _, child in pairs], aux
     registry.register_node(nodetype, flatten_func, unflatten_func, flatten_with_keys)
+    dispatch_registry.register_node(nodetype, flatten_func, unflatten_func, flatten_with_keys)
 
 
 def register_pytree_node_class(cls: type[T]) -> type[T]:
@@ -227,6 +233,7 @@ def register_dataclass(
         meta_fields = [f.name for f in fields if f.metadata.get("static", False)]
         data_fields = [f.name for f in fields if not f.metadata.get("static", False)]
     registry.register_dataclass_node(nodetype, list(data_fields), list(meta_fields))
+    dispatch_registry.register_dataclass_node(nodetype, list(data_fields), list(meta_fields))
     return nodetype
 
 
