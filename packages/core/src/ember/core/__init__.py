@@ -22,6 +22,9 @@ from ember.core._src.api import (
 from ember.core._src.array import Array
 from ember.core._src.config import config
 from ember.core._src.core import ConcretizationError, UnexpectedTracerError
+from ember.core._src.custom_derivatives import custom_jvp, custom_vjp
+from ember.core._src.debugging import disable_jit
+from ember.core._src.remat import checkpoint, checkpoint_policies, remat
 from ember.core._src.dispatch import block_until_ready, device_get, device_put
 from ember.core._src.jit import ShapeDtypeStruct, eval_shape, jit, make_jaxpr
 from ember.core._src.runtime import Device
@@ -29,12 +32,12 @@ from ember.core._src.transforms.ad import float0, grad, jvp, linearize, value_an
 from ember.core._src.transforms.batching import vmap
 from ember.core._src.transforms.jacobians import hessian, jacfwd, jacobian, jacrev
 
-from ember.core import lax, numpy, tree, tree_util  # noqa: E402
+from ember.core import debug, lax, numpy, tree, tree_util  # noqa: E402
 
 __all__ = [
-    "Array", "ConcretizationError", "Device", "ShapeDtypeStruct", "UnexpectedTracerError",
+    "Array", "ConcretizationError", "checkpoint", "checkpoint_policies", "custom_jvp", "custom_vjp", "remat", "Device", "ShapeDtypeStruct", "UnexpectedTracerError",
     "block_until_ready", "config", "default_backend", "device_count", "device_get", "device_put",
-    "devices", "eval_shape", "float0", "grad", "hessian", "jacfwd", "jacobian", "jacrev", "jit", "jvp",
+    "debug", "devices", "disable_jit", "eval_shape", "float0", "grad", "hessian", "jacfwd", "jacobian", "jacrev", "jit", "jvp",
     "linearize", "value_and_grad", "vjp", "vmap", "lax", "local_device_count", "local_devices", "make_jaxpr",
     "numpy", "process_count", "process_index", "tree", "tree_util",
 ]

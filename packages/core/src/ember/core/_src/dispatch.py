@@ -187,9 +187,17 @@ def apply_primitive(primitive: Primitive, args: Sequence[Any], params: dict[str,
     if executable.device is not None and len(arrays) > 1:
         bufs = _same_device(bufs, executable.device)
     outs = executable.run_checked(bufs, primitive.name)
-    if primitive.multiple_results:
-        return [from_buffer(b, a) for b, a in zip(outs, executable.out_avals)]
-    return from_buffer(outs[0], executable.out_avals[0])
+    results = [from_buffer(b, a) for b, a in zip(outs, executable.out_avals)]
+    if config.debug_nans:
+        _check_eager_nans(primitive, arrays, results)
+    return results if primitive.multiple_results else results[0]
+
+
+def _check_eager_nans(primitive: Primitive, inputs: Sequence[Array], outputs: Sequence[Array]) -> None:
+    from .core import user_frame_summary
+    from .debugging import check_nans
+    if check_nans(outputs) and not check_nans(inputs):
+        raise FloatingPointError(f"invalid value (nan) encountered in {primitive.name}{user_frame_summary()}")
 
 
 def _same_device(bufs: list[Any], device: Any) -> list[Any]:

@@ -36,9 +36,16 @@ _dispatch_registry = tree_util.dispatch_registry
 
 
 _dispatch_registry_ready = _dispatch_registry.register_dataclass_node(Array, ["_buf"], ["aval"])
-fast_dispatch.sync_config(disable_jit=config.disable_jit, enable_x64=config.enable_x64)
-config.add_hook("disable_jit", lambda v: fast_dispatch.sync_config(disable_jit=v, enable_x64=config.enable_x64))
-config.add_hook("enable_x64", lambda v: fast_dispatch.sync_config(disable_jit=config.disable_jit, enable_x64=v))
+def _sync(**changed: Any) -> None:
+    flags = dict(disable_jit=config.disable_jit, enable_x64=config.enable_x64, debug_nans=config.debug_nans)
+    flags.update(changed)
+    fast_dispatch.sync_config(**flags)
+
+
+_sync()
+config.add_hook("disable_jit", lambda v: _sync(disable_jit=v))
+config.add_hook("enable_x64", lambda v: _sync(enable_x64=v))
+config.add_hook("debug_nans", lambda v: _sync(debug_nans=v))
 if fast_dispatch.available():
     from .core import tracing_hook as _tracing_hook
     _tracing_hook[:] = [fast_dispatch.set_tracing]
@@ -145,7 +152,16 @@ def _pjit_impl(*args: Any, jaxpr: ClosedJaxpr, name: str, donated: tuple[bool, .
         executable = per_jaxpr[key] = compile_jaxpr(jaxpr, device, donated=donated, name=name)
     bufs = executable.const_bufs + [_on_device(a, device) for a in arrays]
     outs = executable.run_checked(bufs, name)
-    return [from_buffer(b, a) for b, a in zip(outs, executable.out_avals)]
+    out_arrays = [from_buffer(b, a) for b, a in zip(outs, executable.out_avals)]
+    if config.debug_nans:
+        _check_nans(jaxpr, arrays, out_arrays, f"jit({name})")
+    return out_arrays
+
+
+def _check_nans(jaxpr: ClosedJaxpr, args: Sequence[Any], outs: Sequence[Any], name: str) -> None:
+    from .debugging import check_nans, find_nan_source
+    if check_nans(outs):
+        find_nan_source(jaxpr, args, name)
 
 
 def _pjit_lowering(ctx: Any, *args: Any, jaxpr: ClosedJaxpr, name: str, donated: tuple[bool, ...]) -> list[Any]:
@@ -367,7 +383,11 @@ class JitFunction:
                         self._cache[(args_tree, *[(a, b._sharding) for a, b in zip(avals, bufs)])] = entry
         call_bufs = bufs if entry.kept is None else [bufs[i] for i in entry.kept]
         outs = entry.executable.run_checked(entry.const_bufs + call_bufs, self._name)
-        return entry.out_tree.unflatten([from_buffer(b, a) for b, a in zip(outs, entry.out_avals)]), entry
+        out_arrays = [from_buffer(b, a) for b, a in zip(outs, entry.out_avals)]
+        if config.debug_nans:
+            _check_nans(entry.jaxpr, arrays if entry.kept is None else [arrays[i] for i in entry.kept], out_arrays,
+                        f"jit({self._name})")
+        return entry.out_tree.unflatten(out_arrays), entry
 
     # -- jaxlib's C++ dispatcher calls this on a cache miss --
     def _cache_miss(self, *args: Any, **kwargs: Any) -> tuple[Any, Any, bool]:
@@ -376,6 +396,8 @@ class JitFunction:
         if config.disable_jit:
             return self._fun(*args, **kwargs), None, False
         out, entry = self._call_slow_with_entry(args, kwargs)
+        if config.debug_nans:  # keep every call on the Python path, where outputs are checked
+            return out, None, False
         return out, entry.fastpath(len(_dispatch_registry.flatten((args, kwargs))[0])), False
 
     def _trace(self, in_tree: Any, statics: tuple, avals: Sequence[ShapedArray]) -> tuple[ClosedJaxpr, Any]:

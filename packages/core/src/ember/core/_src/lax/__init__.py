@@ -22,6 +22,7 @@ _modules = [
     "ember.core._src.primitives.control_flow",
     "ember.core._src.primitives.random_bits",
     "ember.core._src.primitives.special",
+    "ember.core._src.primitives.collectives",
     "ember.core._src.lax.extras",
 ]
 

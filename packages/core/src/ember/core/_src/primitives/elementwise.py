@@ -113,6 +113,7 @@ __all__ = [  # the lax functions; ember.core.lax re-exports them
     "tan",
     "tanh",
     "full_like",
+    "stop_gradient",
 ]
 
 
@@ -1171,6 +1172,33 @@ defvectorized(reduce_precision_p)
 
 def reduce_precision(x: Any, exponent_bits: int, mantissa_bits: int) -> Any:
     return reduce_precision_p.bind(x, exponent_bits=int(exponent_bits), mantissa_bits=int(mantissa_bits))
+
+
+# ----------------------------------------------------------------------------------------------
+# stop_gradient: the identity, with a zero derivative
+
+stop_gradient_p = Primitive("stop_gradient")
+stop_gradient_p.def_abstract_eval(lambda x: x)
+stop_gradient_p.def_lowering(lambda ctx, x: x)
+stop_gradient_p.def_jvp(lambda primals, tangents: (stop_gradient_p.bind(primals[0]), Zero(aval_of(primals[0]))))
+defvectorized(stop_gradient_p)
+
+
+def stop_gradient(x: Any) -> Any:
+    """``x`` (a pytree of arrays) with derivatives blocked: ``grad`` sees a constant.
+
+    >>> import ember.core as ec
+    >>> float(ec.grad(lambda v: v * stop_gradient(v))(3.0))
+    3.0
+    """
+    from .. import tree as tree_util
+
+    def one(leaf: Any) -> Any:
+        if not is_python_scalar(leaf) and not dtypes.is_inexact(aval_of(leaf).dtype):
+            return leaf
+        return stop_gradient_p.bind(leaf)
+
+    return tree_util.map(one, x)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -40,11 +40,12 @@ def _setup() -> bool:
         x64 = config_cls("ember_enable_x64", False, include_in_jit_key=True, include_in_trace_context=True)
         post_hook = config_cls("ember_jit_post_hook", None, include_in_jit_key=False, include_in_trace_context=False)
         tracing = config_cls("ember_tracing", False, include_in_jit_key=True, include_in_trace_context=True)
+        debug_nans = config_cls("ember_debug_nans", False, include_in_jit_key=True, include_in_trace_context=True)
         jit_module = _jax.jax_jit
         jit_module.set_disable_jit_state(disable)
         jit_module.set_enable_x64_state(x64)
         jit_module.set_post_hook_state(post_hook)
-        _state.update(ok=True, jax=_jax, disable=disable, x64=x64, tracing=tracing,
+        _state.update(ok=True, jax=_jax, disable=disable, x64=x64, tracing=tracing, debug_nans=debug_nans,
                       cache=_jax.PjitFunctionCache(capacity=8192))
     except Exception:  # pragma: no cover - an older/newer jaxlib without this surface
         _state["ok"] = False
@@ -55,11 +56,13 @@ def available() -> bool:
     return _setup()
 
 
-def sync_config(*, disable_jit: bool, enable_x64: bool) -> None:
-    """Mirror ember's flags into the states jaxlib's dispatcher reads."""
+def sync_config(*, disable_jit: bool, enable_x64: bool, debug_nans: bool) -> None:
+    """Mirror ember's flags into the states jaxlib's dispatcher reads (x64 and debug_nans are
+    part of its cache key, so a change never serves a program compiled under the other value)."""
     if _setup():
         _state["disable"].set_global(bool(disable_jit))
         _state["x64"].set_global(bool(enable_x64))
+        _state["debug_nans"].set_global(bool(debug_nans))
 
 
 def set_tracing(active: bool) -> None:
