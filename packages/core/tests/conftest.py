@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
+import os
+
+# Eight virtual CPU devices for the sharding tests (set before ember.core creates its client).
+os.environ.setdefault("EMBER_NUM_CPU_DEVICES", "8")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 
 @pytest.fixture

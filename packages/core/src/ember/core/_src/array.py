@@ -83,18 +83,55 @@ class Array:
         """True when the array was explicitly placed (``device_put`` with a device)."""
         return self._committed
 
-    # -- devices --
+    # -- devices and shards --
+    @property
+    def sharding(self) -> Any:
+        """Where the array lives: a SingleDeviceSharding, NamedSharding or GSPMDSharding."""
+        from .sharding import sharding_of
+        return sharding_of(self._checked_buf())
+
     def devices(self) -> set[Any]:
-        return {transfer.device_of(self._checked_buf())}
+        return self.sharding.device_set
 
     @property
     def device(self) -> Any:
-        return transfer.device_of(self._checked_buf())
+        """The device of a single-device array (the sharding, for an array on several devices)."""
+        buf = self._checked_buf()
+        if type(buf._sharding) is runtime.SingleDeviceSharding:
+            return buf._sharding._device
+        return self.sharding
 
     @property
-    def sharding(self) -> Any:
-        from .sharding import SingleDeviceSharding
-        return SingleDeviceSharding(self.device)
+    def is_fully_replicated(self) -> bool:
+        return self.sharding.is_fully_replicated()
+
+    @property
+    def is_fully_addressable(self) -> bool:
+        return self.sharding.is_fully_addressable
+
+    @property
+    def addressable_shards(self) -> list["Shard"]:
+        """This process's pieces: each with its ``device``, ``index`` (slices of the global
+        array) and ``data`` (a single-device Array)."""
+        buf = self._checked_buf()
+        sharding = self.sharding
+        if type(buf._sharding) is runtime.SingleDeviceSharding:
+            return [Shard(buf._sharding._device, tuple(slice(None) for _ in self.shape), 0, self)]
+        index_map = sharding.devices_indices_map(self.shape)
+        shards = []
+        seen: dict[Any, int] = {}
+        for piece in buf._arrays:
+            device = piece._sharding._device
+            index = index_map[device]
+            key = tuple((s.start, s.stop) for s in index)
+            replica = seen.get(key, 0)
+            seen[key] = replica + 1
+            aval = ShapedArray(_shape_of(index, self.shape), self.dtype, self.weak_type)
+            shards.append(Shard(device, index, replica, from_buffer(piece, aval)))
+        return shards
+
+    def addressable_data(self, index: int) -> "Array":
+        return self.addressable_shards[index].data
 
     def block_until_ready(self) -> "Array":
         self._checked_buf().block_until_ready()
@@ -121,7 +158,19 @@ class Array:
 
     # -- host transfer --
     def _value(self) -> np.ndarray:
-        return transfer.fetch(self._checked_buf())
+        buf = self._checked_buf()
+        if type(buf._sharding) is runtime.SingleDeviceSharding:
+            return transfer.fetch(buf)
+        if not self.is_fully_addressable:
+            raise RuntimeError(
+                f"Array {self.aval.str_short()} spans devices of other processes; only its addressable shards "
+                "can be read here (x.addressable_shards), or gather it first (e.g. jit with a replicated "
+                "out_sharding)")
+        out = np.empty(self.shape, dtype=self.dtype)
+        for shard in self.addressable_shards:
+            if shard.replica_id == 0:
+                out[shard.index] = transfer.fetch(shard.data._buf)
+        return out
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         value = self._value()
@@ -150,7 +199,9 @@ class Array:
         return self._value().tolist()
 
     def copy_to_host_async(self) -> None:
-        self._checked_buf()._copy_single_device_array_to_host_async()
+        buf = self._checked_buf()
+        if type(buf._sharding) is runtime.SingleDeviceSharding:
+            buf._copy_single_device_array_to_host_async()
 
     # -- Python protocol --
     def __bool__(self) -> bool:
@@ -191,6 +242,8 @@ class Array:
     def __repr__(self) -> str:
         if self._buf.is_deleted():
             return f"Array(<deleted>, shape={self.shape}, dtype={self.dtype.name})"
+        if not self.is_fully_addressable:
+            return f"Array(<not fully addressable>, shape={self.shape}, dtype={self.dtype.name})"
         value = self._value()
         body = np.array2string(value, separator=", ", prefix="Array(")
         extra = ", weak_type=True" if self.aval.weak_type else ""
@@ -217,6 +270,25 @@ class Array:
 
     def short_str(self) -> str:
         return f"{dtype_short_name(self.dtype)}{list(self.shape)}"
+
+
+class Shard:
+    """One device's piece of an Array."""
+
+    __slots__ = ("device", "index", "replica_id", "data")
+
+    def __init__(self, device: Any, index: tuple[slice, ...], replica_id: int, data: Array) -> None:
+        self.device = device
+        self.index = index
+        self.replica_id = replica_id
+        self.data = data
+
+    def __repr__(self) -> str:
+        return f"Shard(device={self.device!r}, index={self.index}, replica_id={self.replica_id})"
+
+
+def _shape_of(index: tuple[slice, ...], shape: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(len(range(*s.indices(n))) for s, n in zip(index, shape))
 
 
 def from_buffer(buf: Any, aval: ShapedArray, committed: bool = False) -> Array:

@@ -64,15 +64,34 @@ def device_put(x: Any, device: Any = None) -> Any:
     from .tree import map as tree_map
     from .sharding import SingleDeviceSharding
 
+    from .sharding import Sharding, to_sharding
     if isinstance(device, SingleDeviceSharding):
         device = device.device
     if device is not None and not isinstance(device, runtime.Device):
-        if hasattr(device, "addressable_devices") or hasattr(device, "mesh"):
-            from .sharding import device_put_sharded_hook
-            return device_put_sharded_hook(x, device)
+        if isinstance(device, Sharding) or type(device).__name__ == "PartitionSpec":
+            sharding = to_sharding(device, "device_put")
+            return tree_map(lambda leaf: _put_with_sharding(leaf, sharding), x)
+        if isinstance(device, (tuple, list, dict)):  # a pytree of shardings matching x
+            return tree_map(lambda leaf, s: device_put(leaf, s), x, device)
         raise TypeError(f"device_put: device must be a Device or a Sharding, got {device!r}")
     committed = device is not None
     return tree_map(lambda leaf: to_array(leaf, device=device, committed=committed), x)
+
+
+def _put_with_sharding(leaf: Any, sharding: Any) -> Array:
+    if isinstance(leaf, Array):
+        arr = leaf
+    else:
+        arr = None
+    if arr is not None:
+        buf = reshard_buffer(arr, sharding)
+        out = from_buffer(buf, arr.aval, True)
+        return out
+    host = np.asarray(leaf)
+    aval = get_aval(leaf) if not isinstance(leaf, (list, tuple)) else ShapedArray(
+        host.shape, dtypes.canonicalize_dtype(host.dtype), False)
+    host = np.asarray(host, dtype=aval.dtype)
+    return from_buffer(put_sharded(host, aval, sharding), aval, True)
 
 
 def device_get(x: Any) -> Any:
@@ -80,9 +99,9 @@ def device_get(x: Any) -> Any:
     from .tree import flatten
 
     leaves, treedef = flatten(x)
-    bufs = [leaf._checked_buf() for leaf in leaves if isinstance(leaf, Array)]
-    for buf in bufs:  # start every copy before waiting for any
-        buf._copy_single_device_array_to_host_async()
+    for leaf in leaves:  # start every copy before waiting for any
+        if isinstance(leaf, Array):
+            leaf.copy_to_host_async()
     return treedef.unflatten([np.asarray(leaf) if isinstance(leaf, Array) else leaf for leaf in leaves])
 
 
@@ -99,22 +118,43 @@ def block_until_ready(x: Any) -> Any:
 # Compiled programs
 
 class Executable:
-    """A compiled program with its result handlers, ready to run on device buffers."""
+    """A compiled program with its result handlers, ready to run on device buffers.
 
-    __slots__ = ("loaded", "handlers", "out_avals", "in_avals", "device", "const_bufs", "lowered",
-                 "donated")
+    Single-device programs have ``in_shardings is None``; SPMD programs (several devices) know
+    the sharding each input must have and the sharding of each output."""
+
+    __slots__ = ("loaded", "handlers", "out_avals", "in_avals", "device", "devices", "const_bufs", "lowered",
+                 "donated", "in_shardings", "out_shardings")
 
     def __init__(self, loaded: Any, out_avals: Sequence[ShapedArray], in_avals: Sequence[ShapedArray],
-                 device: Any, const_bufs: Sequence[Any], lowered: Any, donated: tuple[bool, ...]) -> None:
+                 device: Any, const_bufs: Sequence[Any], lowered: Any, donated: tuple[bool, ...], *,
+                 devices: Sequence[Any] | None = None, in_shardings: Sequence[Any] | None = None,
+                 out_shardings: Sequence[Any] | None = None) -> None:
+        from .sharding import SingleDeviceSharding
         self.loaded = loaded
         self.out_avals = list(out_avals)
         self.in_avals = list(in_avals)
         self.device = device
-        sharding = transfer.single_device_sharding(device)
-        self.handlers = [runtime.result_handler(a, sharding, True) for a in out_avals]
+        self.devices = list(devices) if devices is not None else [device]
+        self.in_shardings = None if in_shardings is None else list(in_shardings)
+        self.out_shardings = list(out_shardings) if out_shardings is not None else \
+            [SingleDeviceSharding(device)] * len(self.out_avals)
+        self.handlers = [runtime.result_handler(a, s._cpp(a.ndim), True)
+                         for a, s in zip(self.out_avals, self.out_shardings)]
         self.const_bufs = list(const_bufs)
         self.lowered = lowered
         self.donated = donated
+
+    @property
+    def is_spmd(self) -> bool:
+        return self.in_shardings is not None
+
+    def prepare(self, arrays: Sequence[Array]) -> list[Any]:
+        """Argument buffers placed where this program expects them."""
+        if self.in_shardings is None:
+            device = self.device
+            return [_single_device_buffer(a, device) for a in arrays]
+        return [reshard_buffer(a, s) for a, s in zip(arrays, self.in_shardings)]
 
     def run(self, bufs: list[Any]) -> list[Any]:
         return self.loaded.execute_sharded(bufs).consume_with_handlers(self.handlers)
@@ -141,6 +181,33 @@ class Executable:
         return self.loaded.hlo_modules()[0].to_string()
 
 
+def _single_device_buffer(a: Array, device: Any) -> Any:
+    buf = a._checked_buf()
+    if type(buf._sharding) is runtime.SingleDeviceSharding:
+        return buf if buf._sharding._device == device else transfer.copy_to_device(buf, device)
+    return transfer.put(np.asarray(a), a.aval, device)
+
+
+def reshard_buffer(a: Array, sharding: Any) -> Any:
+    """``a``'s buffer laid out as ``sharding`` (copying through the host when it is not already)."""
+    buf = a._checked_buf()
+    target = sharding._cpp(a.aval.ndim)
+    if buf._sharding is target:
+        return buf
+    from .sharding import sharding_of
+    if sharding_of(buf) == sharding:
+        return buf
+    return put_sharded(np.asarray(a), a.aval, sharding)
+
+
+def put_sharded(host: np.ndarray, aval: ShapedArray, sharding: Any) -> Any:
+    """Place a host array on the devices of ``sharding`` (each gets only its own slice)."""
+    index_map = sharding.addressable_devices_indices_map(aval.shape)
+    devices = [d for d in sharding._device_assignment if d in index_map]
+    shards = [np.ascontiguousarray(host[index_map[d]]) for d in devices]
+    return transfer.put_shards(aval, sharding._cpp(aval.ndim), shards, devices)
+
+
 _compile_lock = threading.Lock()
 
 
@@ -158,6 +225,37 @@ def compile_jaxpr(closed: ClosedJaxpr, device: Any, *, donated: Sequence[bool] =
     return Executable(loaded, closed.out_avals, in_avals, device, const_bufs, lowered, donated_all)
 
 
+def compile_spmd(closed: ClosedJaxpr, devices: Sequence[Any], in_shardings: Sequence[Any],
+                 out_shardings: Sequence[Any | None], *, donated: Sequence[bool] = (), name: str = "main") -> Executable:
+    """Lower and compile one SPMD program over ``devices``: XLA partitions it by the input and
+    (given or propagated) output shardings. Consts become replicated leading arguments."""
+    from .sharding import GSPMDSharding, NamedSharding, PartitionSpec, Mesh
+    devices = list(devices)
+    backend = runtime.get_backend(devices[0].platform)
+    n_consts = len(closed.consts)
+    replicated = NamedSharding(Mesh(np.array(devices, dtype=object), ("_all",)), PartitionSpec())
+    const_shardings = [replicated] * n_consts
+    arg_shardings = list(const_shardings) + list(in_shardings)
+    in_avals_all = [v.aval for v in closed.jaxpr.constvars] + [v.aval for v in closed.jaxpr.invars]
+    donated_all = (False,) * n_consts + tuple(donated or (False,) * len(closed.jaxpr.invars))
+    lowered = lower_jaxpr(
+        closed, name=name, platform=devices[0].platform, donated=donated_all, num_partitions=len(devices),
+        arg_shardings=[s._spec_string(a.ndim) for s, a in zip(arg_shardings, in_avals_all)],
+        result_shardings=[None if s is None else s._spec_string(a.ndim) for s, a in zip(out_shardings, closed.out_avals)],
+    )
+    spec = runtime.CompileSpec(devices, num_partitions=len(devices), spmd=True)
+    loaded = runtime.compile_program(backend.client, lowered.text, spec, host_callbacks=lowered.host_callbacks,
+                                     module=lowered.module)
+    from .runtime import shardings as rs
+    chosen = rs.output_hlo_shardings(loaded)
+    final_out = [s if s is not None else GSPMDSharding(devices, h) for s, h in zip(out_shardings, chosen)]
+    const_bufs = [put_sharded(np.asarray(c, dtype=v.aval.dtype), v.aval, replicated)
+                  for c, v in zip(closed.consts, closed.jaxpr.constvars)]
+    in_avals = [v.aval for v in closed.jaxpr.invars]
+    return Executable(loaded, closed.out_avals, in_avals, devices[0], const_bufs, lowered, donated_all,
+                      devices=devices, in_shardings=list(in_shardings), out_shardings=final_out)
+
+
 def _const_buffer(value: Any, aval: ShapedArray, device: Any) -> Any:
     if isinstance(value, Array):
         buf = value._checked_buf()
@@ -169,6 +267,7 @@ def _const_buffer(value: Any, aval: ShapedArray, device: Any) -> Any:
 # Eager primitives
 
 _eager_cache: dict[Any, Executable] = {}
+_EAGER_CACHE_LIMIT = 4096  # single-op programs kept; the oldest go first (dicts keep insertion order)
 
 
 def apply_primitive(primitive: Primitive, args: Sequence[Any], params: dict[str, Any]) -> Any:
@@ -182,10 +281,13 @@ def apply_primitive(primitive: Primitive, args: Sequence[Any], params: dict[str,
     if executable is None:
         executable = _compile_eager(primitive, arrays, params)
         if key is not None:
+            if len(_eager_cache) >= _EAGER_CACHE_LIMIT:
+                del _eager_cache[next(iter(_eager_cache))]
             _eager_cache[key] = executable
-    bufs = [a._buf for a in arrays]
-    if executable.device is not None and len(arrays) > 1:
-        bufs = _same_device(bufs, executable.device)
+    if executable.is_spmd or len(arrays) > 1:
+        bufs = executable.prepare(arrays)
+    else:
+        bufs = [a._buf for a in arrays]
     outs = executable.run_checked(bufs, primitive.name)
     results = [from_buffer(b, a) for b, a in zip(outs, executable.out_avals)]
     if config.debug_nans:
@@ -198,10 +300,6 @@ def _check_eager_nans(primitive: Primitive, inputs: Sequence[Array], outputs: Se
     from .debugging import check_nans
     if check_nans(outputs) and not check_nans(inputs):
         raise FloatingPointError(f"invalid value (nan) encountered in {primitive.name}{user_frame_summary()}")
-
-
-def _same_device(bufs: list[Any], device: Any) -> list[Any]:
-    return [b if transfer.device_of(b) == device else transfer.copy_to_device(b, device) for b in bufs]
 
 
 def _eager_device(arrays: Sequence[Array]) -> Any:
@@ -221,4 +319,26 @@ def _compile_eager(primitive: Primitive, arrays: Sequence[Array], params: dict[s
     invars = [Var(a) for a in avals]
     outvars = [Var(a) for a in (out if primitive.multiple_results else [out])]
     jaxpr = Jaxpr([], invars, outvars, [JaxprEqn(primitive, invars, params, outvars)])
+    placement = spmd_placement(arrays)
+    if placement is not None:
+        devices, shardings = placement
+        return compile_spmd(ClosedJaxpr(jaxpr, []), devices, shardings, [None] * len(outvars), name=primitive.name)
     return compile_jaxpr(ClosedJaxpr(jaxpr, []), _eager_device(arrays), name=primitive.name)
+
+
+def spmd_placement(arrays: Sequence[Array]) -> tuple[list[Any], list[Any]] | None:
+    """For arguments some of which span several devices: the devices and each argument's layout
+    (its own if it spans them, replicated otherwise). None when all are single-device."""
+    from .sharding import Mesh, NamedSharding, PartitionSpec, sharding_of
+    shardings = [sharding_of(a._checked_buf()) for a in arrays]
+    multi = [s for s in shardings if s.num_devices > 1]
+    if not multi:
+        return None
+    devices = multi[0]._device_assignment
+    ids = [d.id for d in devices]
+    for s in multi[1:]:
+        if [d.id for d in s._device_assignment] != ids:
+            raise ValueError(f"arguments are sharded over different devices ({[d.id for d in s._device_assignment]} "
+                             f"and {ids}); reshard one of them with ec.device_put")
+    replicated = NamedSharding(Mesh(np.array(devices, dtype=object), ("_all",)), PartitionSpec())
+    return list(devices), [s if s.num_devices > 1 else replicated for s in shardings]

@@ -20,7 +20,7 @@ from . import tree as tree_util
 from .array import Array, from_buffer
 from .config import config
 from .core import Primitive, ShapedArray, Tracer, eval_trace, get_aval, trace_state
-from .dispatch import Executable, compile_jaxpr, default_device, to_array
+from .dispatch import Executable, compile_jaxpr, compile_spmd, default_device, to_array
 from .jaxpr import ClosedJaxpr, Jaxpr, Var
 from .lowering import call_jaxpr, lower_jaxpr
 from .runtime import transfer
@@ -143,14 +143,24 @@ _pjit_exec_cache: "weakref.WeakKeyDictionary[Any, dict[Any, Executable]]" = weak
 
 
 def _pjit_impl(*args: Any, jaxpr: ClosedJaxpr, name: str, donated: tuple[bool, ...]) -> list[Any]:
+    from .dispatch import spmd_placement
     arrays = [a if type(a) is Array else to_array(a) for a in args]
-    device = _device_for(arrays)
+    placement = spmd_placement(arrays)
     per_jaxpr = _pjit_exec_cache.setdefault(jaxpr.jaxpr, {})
-    key = (device, tuple(a.aval for a in arrays))
+    if placement is None:
+        device = _device_for(arrays)
+        key: Any = (device, tuple(a.aval for a in arrays))
+    else:
+        key = (tuple(placement[1]), tuple(a.aval for a in arrays))
     executable = per_jaxpr.get(key)
     if executable is None:
-        executable = per_jaxpr[key] = compile_jaxpr(jaxpr, device, donated=donated, name=name)
-    bufs = executable.const_bufs + [_on_device(a, device) for a in arrays]
+        if placement is None:
+            executable = compile_jaxpr(jaxpr, device, donated=donated, name=name)
+        else:
+            executable = compile_spmd(jaxpr, placement[0], placement[1], [None] * len(jaxpr.out_avals),
+                                      donated=donated, name=name)
+        per_jaxpr[key] = executable
+    bufs = executable.const_bufs + executable.prepare(arrays)
     outs = executable.run_checked(bufs, name)
     out_arrays = [from_buffer(b, a) for b, a in zip(outs, executable.out_avals)]
     if config.debug_nans:
@@ -209,15 +219,19 @@ class _CacheEntry:
         """What jaxlib's C++ dispatcher needs to run this program on a cache hit."""
         if self.fastpath_data is None:
             ex = self.executable
-            sharding = transfer.single_device_sharding(ex.device)
             kept = [True] * len(self.const_bufs) + (
                 [True] * num_args if self.kept is None else [i in set(self.kept) for i in range(num_args)])
             n_in = sum(kept)
+            if ex.is_spmd:
+                in_cpp = [_replicated_over(ex.devices)._cpp(v.aval.ndim) for v in self.jaxpr.jaxpr.constvars] + \
+                    [s._cpp(a.ndim) for s, a in zip(ex.in_shardings, ex.in_avals)]
+            else:
+                in_cpp = [transfer.single_device_sharding(ex.device)] * n_in
+            out_cpp = [s._cpp(a.ndim) for s, a in zip(ex.out_shardings, self.out_avals)]
             placeholders = [from_buffer(0, a) for a in self.out_avals]  # 0: any leaf (None is a node)
             out_tree = _dispatch_registry.flatten(self.out_tree.unflatten(placeholders))[1]
             self.fastpath_data = fast_dispatch.fastpath_data(
-                ex.loaded, out_tree, [sharding] * n_in, [sharding] * len(self.out_avals), self.out_avals, kept,
-                self.const_bufs)
+                ex.loaded, out_tree, in_cpp, out_cpp, self.out_avals, kept, self.const_bufs)
         return self.fastpath_data
 
     def __init__(self, executable: Executable, out_tree: Any, kept: list[int] | None,
@@ -257,7 +271,8 @@ class JitFunction:
 
     def __init__(self, fun: Callable[..., Any], *, static_argnums: Any = None, static_argnames: Any = None,
                  donate_argnums: Any = None, donate_argnames: Any = None, device: Any = None,
-                 keep_unused: bool = False, inline: bool = False) -> None:
+                 keep_unused: bool = False, inline: bool = False, in_shardings: Any = None,
+                 out_shardings: Any = None) -> None:
         if not callable(fun):
             raise TypeError(f"jit: expected a function, got {type(fun).__name__}")
         functools.update_wrapper(self, fun)
@@ -277,8 +292,10 @@ class JitFunction:
         self._name = getattr(fun, "__name__", "fun")
         self._cache: dict[Any, _CacheEntry] = {}
         self._lock = threading.Lock()
+        self._in_shardings = in_shardings
+        self._out_shardings = out_shardings
         self._simple = not (self._static_argnums or self._static_argnames or self._donate_argnums
-                            or device is not None)
+                            or device is not None or in_shardings is not None or out_shardings is not None)
 
     def __repr__(self) -> str:
         return f"<jit-compiled function {self._name}>"
@@ -366,28 +383,63 @@ class JitFunction:
         dyn_args, dyn_kwargs, statics = self._split_static(args, kwargs)
         leaves, in_tree = _registry.flatten((dyn_args, dyn_kwargs))
         arrays = [x if type(x) is Array else _to_jit_arg(x, self._name) for x in leaves]
-        device = self._device if self._device is not None else _device_for(arrays)
         avals = [a.aval for a in arrays]
-        bufs = [_on_device(a, device) for a in arrays]
-        key = (in_tree, statics, *[(a, b._sharding) for a, b in zip(avals, bufs)])
+        key = (in_tree, statics, *[(a.aval, a._checked_buf()._sharding) for a in arrays])
         entry = self._cache.get(key)
         if entry is None:
-            entry = self._compile(in_tree, statics, avals, device, self._donated_leaves(dyn_args, dyn_kwargs, statics))
+            entry = self._compile(in_tree, statics, avals, dyn_args, arrays,
+                                  self._donated_leaves(dyn_args, dyn_kwargs, statics))
             with self._lock:
                 self._cache[key] = entry
-                if self._simple and not dyn_kwargs:  # the key the fast path computes
+                if self._simple and not dyn_kwargs:  # the key the Python fast path computes
                     args_tree = _registry.flatten(dyn_args)[1]
                     if transfer.single_device_process():
                         self._cache[(args_tree, *avals)] = entry
                     else:
-                        self._cache[(args_tree, *[(a, b._sharding) for a, b in zip(avals, bufs)])] = entry
-        call_bufs = bufs if entry.kept is None else [bufs[i] for i in entry.kept]
-        outs = entry.executable.run_checked(entry.const_bufs + call_bufs, self._name)
+                        self._cache[(args_tree, *[(a.aval, a._buf._sharding) for a in arrays])] = entry
+        call_arrays = arrays if entry.kept is None else [arrays[i] for i in entry.kept]
+        bufs = entry.executable.prepare(call_arrays)
+        outs = entry.executable.run_checked(entry.const_bufs + bufs, self._name)
         out_arrays = [from_buffer(b, a) for b, a in zip(outs, entry.out_avals)]
         if config.debug_nans:
-            _check_nans(entry.jaxpr, arrays if entry.kept is None else [arrays[i] for i in entry.kept], out_arrays,
-                        f"jit({self._name})")
+            _check_nans(entry.jaxpr, call_arrays, out_arrays, f"jit({self._name})")
         return entry.out_tree.unflatten(out_arrays), entry
+
+    def _placement(self, dyn_args: tuple, arrays: Sequence[Array], inner: Sequence[Any] = ()) -> Any:
+        """Where the program runs: a device, or (devices, per-argument shardings) for SPMD.
+        ``inner``: shardings named inside the program (sharding constraints, shard_map meshes)."""
+        from .sharding import sharding_of
+        explicit = _flat_shardings(self._in_shardings, dyn_args, len(arrays), "in_shardings", self._name)
+        current = [sharding_of(a._checked_buf()) for a in arrays]
+        inner = [s for s in inner if s.num_devices > 1]
+        spmd = self._in_shardings is not None or self._out_shardings is not None or inner or \
+            any(s.num_devices > 1 for s in current)
+        if not spmd:
+            return self._device if self._device is not None else _device_for(arrays)
+        candidates = [s for s in explicit if s is not None]
+        candidates += [s for s in _leaves_of_shardings(self._out_shardings)]
+        candidates += list(inner)
+        candidates += [s for s in current if s.num_devices > 1]
+        devices = candidates[0]._device_assignment
+        for s in candidates[1:]:
+            if [d.id for d in s._device_assignment] != [d.id for d in devices]:
+                raise ValueError(
+                    f"jit({self._name}): received incompatible devices: {s!r} is laid out over devices "
+                    f"{[d.id for d in s._device_assignment]} but another sharding uses {[d.id for d in devices]}; "
+                    "use one mesh for all arguments and outputs")
+        replicated = _replicated_over(devices)
+        targets = []
+        for i, (a, e, c) in enumerate(zip(arrays, explicit, current)):
+            if e is not None:
+                targets.append(e)
+            elif c.num_devices > 1:
+                targets.append(c)
+            else:
+                if a._committed and c._device_assignment[0] not in devices:
+                    raise ValueError(f"jit({self._name}): argument {i} is committed to "
+                                     f"{c._device_assignment[0]}, which is not among the program's devices")
+                targets.append(replicated)
+        return (list(devices), targets)
 
     # -- jaxlib's C++ dispatcher calls this on a cache miss --
     def _cache_miss(self, *args: Any, **kwargs: Any) -> tuple[Any, Any, bool]:
@@ -406,10 +458,12 @@ class JitFunction:
         closed = trace_to_jaxpr(flat, avals)
         return closed, store.treedef
 
-    def _compile(self, in_tree: Any, statics: tuple, avals: Sequence[ShapedArray], device: Any,
-                 donated: tuple[bool, ...]) -> _CacheEntry:
+    def _compile(self, in_tree: Any, statics: tuple, avals: Sequence[ShapedArray], dyn_args: tuple,
+                 arrays: Sequence[Array], donated: tuple[bool, ...]) -> _CacheEntry:
         closed, out_tree = self._trace(in_tree, statics, avals)
+        placement = self._placement(dyn_args, arrays, shardings_in_program(closed.jaxpr))
         kept = None
+        arg_shardings = placement[1] if isinstance(placement, tuple) else None
         if not self._keep_unused:
             used = _used_inputs(closed.jaxpr)
             if not all(used):
@@ -417,7 +471,14 @@ class JitFunction:
                 closed = ClosedJaxpr(Jaxpr(closed.jaxpr.constvars, [closed.jaxpr.invars[i] for i in kept],
                                            closed.jaxpr.outvars, closed.jaxpr.eqns), closed.consts)
                 donated = tuple(donated[i] for i in kept) if donated else ()
-        executable = compile_jaxpr(closed, device, donated=donated, name=f"jit_{self._name}")
+                if arg_shardings is not None:
+                    arg_shardings = [arg_shardings[i] for i in kept]
+        if isinstance(placement, tuple):
+            out_shardings = _flat_out_shardings(self._out_shardings, out_tree, self._name)
+            executable = compile_spmd(closed, placement[0], arg_shardings, out_shardings, donated=donated,
+                                      name=f"jit_{self._name}")
+        else:
+            executable = compile_jaxpr(closed, placement, donated=donated, name=f"jit_{self._name}")
         return _CacheEntry(executable, out_tree, kept, donated, closed)
 
     # -- under another transformation --
@@ -453,6 +514,73 @@ class JitFunction:
 
     def _cache_size(self) -> int:
         return len({id(e) for e in self._cache.values()})
+
+
+def shardings_in_program(jaxpr: Jaxpr) -> list[Any]:
+    """Shardings that equations name (``sharding`` / ``mesh`` parameters), in sub-programs too."""
+    from .jaxpr import subjaxprs
+    from .sharding import NamedSharding, PartitionSpec, Sharding
+    found: list[Any] = []
+    for eqn in jaxpr.eqns:
+        for value in eqn.params.values():
+            if isinstance(value, Sharding):
+                found.append(value)
+            elif type(value).__name__ == "Mesh":
+                found.append(NamedSharding(value, PartitionSpec()))
+        for sub in subjaxprs(eqn.params):
+            found += shardings_in_program(sub)
+    return found
+
+
+def _replicated_over(devices: Sequence[Any]) -> Any:
+    from .sharding import Mesh, NamedSharding, PartitionSpec
+    return NamedSharding(Mesh(np.array(list(devices), dtype=object), ("_all",)), PartitionSpec())
+
+
+def _leaves_of_shardings(tree: Any) -> list[Any]:
+    from .sharding import Sharding
+    if tree is None:
+        return []
+    return [s for s in _registry.flatten(tree, lambda x: isinstance(x, Sharding))[0] if isinstance(s, Sharding)]
+
+
+def _flat_shardings(spec: Any, dyn_args: tuple, n_leaves: int, what: str, name: str) -> list[Any]:
+    """Broadcast an in_shardings prefix tree over the flattened (args, kwargs) leaves."""
+    from .sharding import Sharding, to_sharding
+    if spec is None:
+        return [None] * n_leaves
+    if isinstance(spec, (Sharding,)) or not isinstance(spec, (tuple, list, dict)):
+        one = to_sharding(spec, f"jit({name}) {what}")
+        return [one] * n_leaves
+    spec = tuple(spec) if isinstance(spec, list) else spec
+    if isinstance(spec, tuple) and len(spec) != len(dyn_args):
+        raise ValueError(f"jit({name}): {what} has {len(spec)} entries but the function takes {len(dyn_args)} "
+                         "positional arguments")
+    is_leaf = lambda x: x is None or isinstance(x, Sharding) or type(x).__name__ == "PartitionSpec"  # noqa: E731
+    try:
+        expanded = tree_util.broadcast(spec, dyn_args, is_leaf=is_leaf)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"jit({name}): {what} does not match the structure of the arguments: {e}") from None
+    flat = _registry.flatten(expanded, is_leaf)[0]
+    flat = [None if s is None else to_sharding(s, f"jit({name}) {what}") for s in flat]
+    return flat + [None] * (n_leaves - len(flat))  # keyword arguments: unspecified
+
+
+def _flat_out_shardings(spec: Any, out_tree: Any, name: str) -> list[Any]:
+    from .sharding import Sharding, to_sharding
+    n = out_tree.num_leaves
+    if spec is None:
+        return [None] * n
+    if isinstance(spec, Sharding) or not isinstance(spec, (tuple, list, dict)):
+        return [to_sharding(spec, f"jit({name}) out_shardings")] * n
+    is_leaf = lambda x: x is None or isinstance(x, Sharding) or type(x).__name__ == "PartitionSpec"  # noqa: E731
+    proxy = out_tree.unflatten([0] * n)
+    try:
+        expanded = tree_util.broadcast(spec, proxy, is_leaf=is_leaf)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"jit({name}): out_shardings does not match the structure of the outputs: {e}") from None
+    return [None if s is None else to_sharding(s, f"jit({name}) out_shardings")
+            for s in _registry.flatten(expanded, is_leaf)[0]]
 
 
 def _used_inputs(jaxpr: Jaxpr) -> list[bool]:
@@ -575,7 +703,8 @@ class Compiled:
         return self._executable.as_text()
 
 
-def jit(fun: Callable[..., Any] | None = None, *, static_argnums: Any = None, static_argnames: Any = None,
+def jit(fun: Callable[..., Any] | None = None, *, in_shardings: Any = None, out_shardings: Any = None,
+        static_argnums: Any = None, static_argnames: Any = None,
         donate_argnums: Any = None, donate_argnames: Any = None, device: Any = None,
         keep_unused: bool = False, inline: bool = False) -> Any:
     """Compile ``fun`` with XLA; usable as ``@jit`` or ``@jit(static_argnums=...)``.
@@ -586,7 +715,8 @@ def jit(fun: Callable[..., Any] | None = None, *, static_argnums: Any = None, st
     [1.0, 3.0, 5.0]
     """
     options = dict(static_argnums=static_argnums, static_argnames=static_argnames, donate_argnums=donate_argnums,
-                   donate_argnames=donate_argnames, device=device, keep_unused=keep_unused, inline=inline)
+                   donate_argnames=donate_argnames, device=device, keep_unused=keep_unused, inline=inline,
+                   in_shardings=in_shardings, out_shardings=out_shardings)
     if fun is None:
         return lambda f: _make_jit(f, options)
     return _make_jit(fun, options)

@@ -23,6 +23,7 @@ _modules = [
     "ember.core._src.primitives.random_bits",
     "ember.core._src.primitives.special",
     "ember.core._src.primitives.collectives",
+    "ember.core._src.primitives.sharding_ops",
     "ember.core._src.lax.extras",
 ]
 

@@ -62,7 +62,7 @@ def install() -> None:
     unary = {"neg": uf.negative, "pos": uf.positive, "abs": uf.absolute, "invert": uf.bitwise_not}
     methods = [
         "all", "any", "argmax", "argmin", "argpartition", "argsort", "astype", "choose", "clip",
-        "compress", "conj", "conjugate", "cumprod", "cumsum", "diagonal", "dot", "flatten", "max",
+        "conj", "conjugate", "cumprod", "cumsum", "diagonal", "dot", "flatten", "max",
         "mean", "min", "nonzero", "prod", "ptp", "ravel", "repeat", "reshape", "round", "searchsorted",
         "sort", "squeeze", "std", "sum", "swapaxes", "take", "trace", "transpose", "var", "view",
     ]
@@ -83,4 +83,5 @@ def install() -> None:
         cls.imag = property(lambda self: uf.imag(self))
         cls.at = property(lambda self: enp._IndexUpdateHelper(self))
         cls.copy = lambda self: enp.array(self, copy=True)
+        cls.compress = lambda self, condition, axis=None, **kw: enp.compress(condition, self, axis, **kw)
         cls.__round__ = lambda self, ndigits=None: uf.round(self, ndigits or 0)

@@ -179,16 +179,10 @@ def _all_gather_batch(trace: Any, args: Sequence[Any], dims: Sequence[int | None
     return x, None
 
 
-def _all_gather_transpose(ct: Any, x: Any, *, axes: tuple, axis: int, tiled: bool, size: int) -> list[Any]:
-    raise NotImplementedError("reverse-mode differentiation of all_gather is implemented under shard_map "
-                              "(psum_scatter); under vmap, gather with an explicit stack instead")
-
-
 all_gather_p.def_abstract_eval(_all_gather_abstract_eval)
 all_gather_p.def_lowering(_lowering("all_gather"))
 all_gather_p.def_batching(_all_gather_batch)
 all_gather_p.batch_needs_axis = True
-deflinear(all_gather_p, _all_gather_transpose)
 
 
 def all_gather(x: Any, axis_name: Any, *, axis: int = 0, tiled: bool = False) -> Any:
@@ -223,7 +217,8 @@ def axis_index(axis_name: Any) -> Any:
     return axis_index_p.bind(axis_name=axis_name)
 
 
-# Sizes of named axes bound by shard_map (vmap's come from the trace chain).
+# Sizes of named axes bound by an enclosing vmap or shard_map, innermost last. Traces of inner
+# programs (a jit body under vmap) do not link to the vmap's trace, so the sizes live here too.
 mesh_axis_sizes: list[dict[Any, int]] = []
 
 
@@ -245,3 +240,142 @@ def _one_axis_size(name: Any) -> int:
         if name in sizes:
             return sizes[name]
     raise _unbound(name, "axis_size")
+
+
+# ----------------------------------------------------------------------------------------------
+# psum_scatter, ppermute, all_to_all
+
+psum_scatter_p = Primitive("psum_scatter")
+
+
+def _psum_scatter_abstract_eval(x: ShapedArray, *, axes: tuple, scatter_dimension: int, tiled: bool,
+                                size: int) -> ShapedArray:
+    shape = list(x.shape)
+    if tiled:
+        if shape[scatter_dimension] % size:
+            raise ValueError(f"lax.psum_scatter: dimension {scatter_dimension} of size {shape[scatter_dimension]} "
+                             f"is not divisible by the axis size {size}")
+        shape[scatter_dimension] //= size
+    else:
+        if shape[scatter_dimension] != size:
+            raise ValueError(f"lax.psum_scatter: dimension {scatter_dimension} must have the axis size {size} "
+                             f"(use tiled=True to split a larger dimension), got {shape[scatter_dimension]}")
+        del shape[scatter_dimension]
+    return x.update(shape=tuple(shape))
+
+
+def _psum_scatter_batch(trace: Any, args: Sequence[Any], dims: Sequence[int | None], *, axes: tuple,
+                        scatter_dimension: int, tiled: bool, size: int) -> tuple[Any, int | None]:
+    (x,), (d,) = args, dims
+    if trace.axis_name not in axes:
+        if d is None:
+            return psum_scatter_p.bind(x, axes=axes, scatter_dimension=scatter_dimension, tiled=tiled, size=size), None
+        x = moveaxis_to_front(x, d)
+        return psum_scatter_p.bind(x, axes=axes, scatter_dimension=scatter_dimension + 1, tiled=tiled, size=size), 0
+    from ..rules import broadcast_batched
+    from .reductions import reduce_sum
+    from .shape import reshape
+    x = broadcast_batched(x, d, trace.axis_size)
+    total = reduce_sum(x, (0,))  # the sum every member contributes to
+    shape = list(aval_of(total).shape)
+    n = trace.axis_size
+    if tiled:  # member i gets block i of scatter_dimension: split it into (n, block) and map the n
+        block = shape[scatter_dimension] // n
+        split = shape[:scatter_dimension] + [n, block] + shape[scatter_dimension + 1:]
+        return reshape(total, tuple(split)), scatter_dimension
+    return total, scatter_dimension
+
+
+psum_scatter_p.def_abstract_eval(_psum_scatter_abstract_eval)
+psum_scatter_p.def_lowering(_lowering("psum_scatter"))
+psum_scatter_p.def_batching(_psum_scatter_batch)
+psum_scatter_p.batch_needs_axis = True
+deflinear(psum_scatter_p, lambda ct, x, *, axes, scatter_dimension, tiled, size: [
+    all_gather_p.bind(ct, axes=axes, axis=scatter_dimension, tiled=tiled, size=size)])
+
+
+def _all_gather_transpose_to_scatter(ct: Any, x: Any, *, axes: tuple, axis: int, tiled: bool, size: int) -> list[Any]:
+    return [psum_scatter_p.bind(ct, axes=axes, scatter_dimension=axis, tiled=tiled, size=size)]
+
+
+deflinear(all_gather_p, _all_gather_transpose_to_scatter)
+
+
+def psum_scatter(x: Any, axis_name: Any, *, scatter_dimension: int = 0, tiled: bool = False) -> Any:
+    """Sum over the named axis, then give member i only block i along ``scatter_dimension``."""
+    axes = _axes_tuple(axis_name)
+    n = axis_size(axis_name)
+    return tree_util.map(lambda leaf: psum_scatter_p.bind(leaf, axes=axes, scatter_dimension=scatter_dimension,
+                                                          tiled=tiled, size=n), x)
+
+
+ppermute_p = Primitive("ppermute")
+ppermute_p.def_abstract_eval(lambda x, *, axes, perm: x)
+ppermute_p.def_lowering(_lowering("ppermute"))
+deflinear(ppermute_p, lambda ct, x, *, axes, perm: [ppermute_p.bind(ct, axes=axes, perm=tuple((d, s) for s, d in perm))])
+
+
+def _ppermute_batch(trace: Any, args: Sequence[Any], dims: Sequence[int | None], *, axes: tuple,
+                    perm: tuple) -> tuple[Any, int | None]:
+    (x,), (d,) = args, dims
+    if trace.axis_name not in axes:
+        return ppermute_p.bind(x, axes=axes, perm=perm), d
+    from ..rules import broadcast_batched
+    from .elementwise import full_like
+    from .shape import concatenate, index_in_dim
+    x = broadcast_batched(x, d, trace.axis_size)
+    sources = {dst: src for src, dst in perm}
+    zero = full_like(index_in_dim(x, 0, 0), 0)
+    pieces = [index_in_dim(x, sources[i], 0) if i in sources else zero for i in range(trace.axis_size)]
+    return concatenate(pieces, 0), 0
+
+
+ppermute_p.def_batching(_ppermute_batch)
+ppermute_p.batch_needs_axis = True
+
+
+def ppermute(x: Any, axis_name: Any, perm: Sequence[tuple[int, int]]) -> Any:
+    """Send member ``src``'s value to member ``dst`` for each (src, dst); members nobody sends to
+    get zeros."""
+    axes = _axes_tuple(axis_name)
+    perm = tuple((int(s), int(d)) for s, d in perm)
+    if len({d for _, d in perm}) != len(perm) or len({s for s, _ in perm}) != len(perm):
+        raise ValueError(f"lax.ppermute: perm {perm} sends from or to a member more than once")
+    return tree_util.map(lambda leaf: ppermute_p.bind(leaf, axes=axes, perm=perm), x)
+
+
+all_to_all_p = Primitive("all_to_all")
+
+
+def _all_to_all_abstract_eval(x: ShapedArray, *, axes: tuple, split_axis: int, concat_axis: int, tiled: bool,
+                              size: int) -> ShapedArray:
+    shape = list(x.shape)
+    if shape[split_axis] % size:
+        raise ValueError(f"lax.all_to_all: split_axis {split_axis} of size {shape[split_axis]} is not divisible "
+                         f"by the axis size {size}")
+    if tiled:
+        shape[split_axis] //= size
+        shape[concat_axis] *= size
+    else:
+        if shape[split_axis] != size:
+            raise ValueError(f"lax.all_to_all: split_axis {split_axis} must have the axis size {size}, "
+                             f"got {shape[split_axis]} (or pass tiled=True)")
+    return x.update(shape=tuple(shape))
+
+
+all_to_all_p.def_abstract_eval(_all_to_all_abstract_eval)
+all_to_all_p.def_lowering(_lowering("all_to_all"))
+deflinear(all_to_all_p, lambda ct, x, *, axes, split_axis, concat_axis, tiled, size: [
+    all_to_all_p.bind(ct, axes=axes, split_axis=concat_axis, concat_axis=split_axis, tiled=tiled, size=size)])
+
+
+def all_to_all(x: Any, axis_name: Any, split_axis: int, concat_axis: int, *, tiled: bool = False) -> Any:
+    """Split ``x`` along ``split_axis`` into one block per member, send block j to member j, and
+    concatenate what arrives along ``concat_axis``."""
+    axes = _axes_tuple(axis_name)
+    n = axis_size(axis_name)
+    return tree_util.map(lambda leaf: all_to_all_p.bind(leaf, axes=axes, split_axis=split_axis,
+                                                        concat_axis=concat_axis, tiled=tiled, size=n), x)
+
+
+__all__ += ["psum_scatter", "ppermute", "all_to_all"]

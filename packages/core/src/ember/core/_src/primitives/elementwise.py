@@ -202,10 +202,27 @@ def _add_transpose(ct: Any, x: Any, y: Any) -> list[Any]:
 
 add_p = binary("add", hlo.AddOp, "any")
 deflinear(add_p, _add_transpose)
+
+
+def _add_jvp(p: Primitive, negate_second: bool):
+    # a zero tangent on one side passes the other through, instead of adding explicit zeros
+    def jvp(primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
+        out = p.bind(*primals)
+        tx, ty = tangents
+        if type(ty) is Zero:
+            return out, tx if type(tx) is not Zero else Zero(aval_of(out))
+        if type(tx) is Zero:
+            return out, neg(ty) if negate_second else ty
+        return out, p.bind(tx, ty)
+    return jvp
+
+
+add_p.def_jvp(_add_jvp(add_p, False))
 # add_any sums tangents and cotangents; it is ``add`` but kept distinct so programs show where
 # differentiation accumulated.
 add_any_p = binary("add_any", hlo.AddOp, "any")
 deflinear(add_any_p, _add_transpose)
+add_any_p.def_jvp(_add_jvp(add_any_p, False))
 
 
 def _add_lowering(ctx: Any, x: Any, y: Any) -> Any:
@@ -232,6 +249,7 @@ deflinear(sub_p, lambda ct, x, y: [
     ct if is_undefined(x) else None,
     (neg(ct) if type(ct) is not Zero else ct) if is_undefined(y) else None,
 ])
+sub_p.def_jvp(_add_jvp(sub_p, True))
 
 
 def sub(x: Any, y: Any) -> Any:

@@ -11,11 +11,16 @@ ember supplies its own ``Config`` objects for them and puts "is a transformation
 the trace context, so that a call under ember's tracing never hits the C++ cache. All of this is
 jaxlib-private surface, so it lives here; if this jaxlib lacks any of it, ``available()`` is
 False and jit uses its Python path.
+
+The states are process-wide in jaxlib. If jax is imported first, ember leaves jax's states in
+place and dispatches in Python. If jax is imported after ember, jax replaces them: ember keeps
+working, but its C++ path then reads jax's x64 flag, so do not enable x64 in only one of them.
 """
 
 from __future__ import annotations
 
 import collections
+import sys
 from typing import Any, Callable, Sequence
 
 __all__ = ["available", "make_cpp_jit", "fastpath_data", "set_tracing", "sync_config"]
@@ -32,6 +37,11 @@ FastpathData = collections.namedtuple(
 def _setup() -> bool:
     if "ok" in _state:
         return _state["ok"]
+    if "jax" in sys.modules:
+        # jax already installed its own dispatcher states in jaxlib (they are process-wide):
+        # leave them alone and use ember's Python dispatch path.
+        _state["ok"] = False
+        return False
     try:
         from jaxlib import _jax
 

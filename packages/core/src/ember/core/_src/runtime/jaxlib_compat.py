@@ -63,3 +63,11 @@ def cpu_client_kwargs() -> set[str]:
         return set(inspect.signature(xc.make_cpu_client).parameters)
     except (TypeError, ValueError):  # pragma: no cover
         return {"asynchronous", "num_devices"}
+
+
+def array_from_buffers(aval: Any, cpp_sharding: Any, buffers: list[Any]) -> Any:
+    """jaxlib's ArrayImpl constructor assembling per-device buffers (0.10 takes ``_skip_checks``)."""
+    try:
+        return _jax.ArrayImpl(aval, cpp_sharding, buffers, True, _skip_checks=True)
+    except TypeError:
+        return _jax.ArrayImpl(aval, cpp_sharding, buffers, True)

@@ -81,6 +81,23 @@ class BatchTrace(Trace):
         return self.wrap(out, out_dims)
 
 
+class _named_axis:
+    """Make a vmapped axis's size visible to axis_size() in programs traced inside it."""
+
+    def __init__(self, name: Any, size: int) -> None:
+        self.entry = None if name is None else {name: size}
+
+    def __enter__(self) -> None:
+        if self.entry is not None:
+            from ..primitives.collectives import mesh_axis_sizes
+            mesh_axis_sizes.append(self.entry)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.entry is not None:
+            from ..primitives.collectives import mesh_axis_sizes
+            mesh_axis_sizes.pop()
+
+
 def find_axis(name: Any) -> BatchTrace | None:
     """The innermost enclosing vmap with ``axis_name == name`` (for collectives)."""
     trace = trace_state.trace
@@ -113,7 +130,7 @@ def vmap_flat(fun: Callable[..., Sequence[Any]], args: Sequence[Any], in_dims: S
     trace = BatchTrace(trace_state.trace, axis_size, axis_name, spmd_axis_name)
     inputs = [trace.wrap(a, d) for a, d in zip(args, in_dims)]
     try:
-        with set_current_trace(trace):
+        with set_current_trace(trace), _named_axis(axis_name, axis_size):
             outputs = list(fun(*inputs))
         results = []
         for i, out in enumerate(outputs):
@@ -154,7 +171,7 @@ def batch_jaxpr(closed: ClosedJaxpr, axis_size: int, in_dims: Sequence[int | Non
         trace = BatchTrace(trace_state.trace, axis_size, axis_name)
         inputs = [trace.wrap(a, d) for a, d in zip(args, in_dims)]
         try:
-            with set_current_trace(trace):
+            with set_current_trace(trace), _named_axis(axis_name, axis_size):
                 outputs = eval_jaxpr(closed.jaxpr, closed.consts, *inputs)
             chosen.clear()
             results = []

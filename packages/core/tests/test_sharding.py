@@ -1,0 +1,134 @@
+"""Meshes, partition specs, sharded arrays, jit with shardings, eager ops on sharded arrays,
+with_sharding_constraint (8 CPU devices, set by conftest.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ember.core as ec
+import ember.core.numpy as jnp
+from ember.core import lax
+from ember.core.sharding import Mesh, NamedSharding, P, SingleDeviceSharding
+
+pytestmark = pytest.mark.skipif(ec.device_count() < 8, reason="needs 8 devices (EMBER_NUM_CPU_DEVICES=8)")
+
+X = np.arange(32, dtype=np.float32).reshape(8, 4)
+
+
+@pytest.fixture(scope="module")
+def mesh():
+    return ec.make_mesh((4, 2), ("data", "model"))
+
+
+def test_mesh_and_specs(mesh):
+    assert mesh.shape == {"data": 4, "model": 2} and mesh.size == 8
+    assert mesh.device_ids.tolist() == [[0, 1], [2, 3], [4, 5], [6, 7]]
+    with pytest.raises(ValueError, match="needs 3 devices, got 8"):
+        ec.make_mesh((3,), ("x",))
+    with pytest.raises(ValueError, match="names axis 'batch', which is not an axis"):
+        NamedSharding(mesh, P("batch"))
+    with pytest.raises(ValueError, match="uses mesh axis 'data' more than once"):
+        NamedSharding(mesh, P("data", "data"))
+    with pytest.raises(TypeError, match="PartitionSpec entries must be"):
+        P(1)
+
+
+def test_devices_indices_map_and_shard_shape(mesh):
+    s = NamedSharding(mesh, P("data", "model"))
+    index_map = s.devices_indices_map((8, 4))
+    assert index_map[ec.devices()[3]] == (slice(2, 4), slice(2, 4))
+    assert s.shard_shape((8, 4)) == (2, 2)
+    r = NamedSharding(mesh, P(None, "model"))
+    assert r.shard_shape((8, 4)) == (8, 2) and not r.is_fully_replicated()
+    assert NamedSharding(mesh, P()).is_fully_replicated()
+    with pytest.raises(ValueError, match="dimension 0 of size 6 is not divisible by the 4 shards"):
+        s.devices_indices_map((6, 4))
+
+
+def test_device_put_shards_and_reads_back(mesh):
+    s = NamedSharding(mesh, P("data", "model"))
+    x = ec.device_put(X, s)
+    assert x.sharding == s and len(x.addressable_shards) == 8 and not x.is_fully_replicated
+    np.testing.assert_array_equal(np.asarray(x), X)
+    shard = x.addressable_shards[3]
+    np.testing.assert_array_equal(np.asarray(shard.data), X[shard.index])
+    assert shard.data.shape == (2, 2)
+    # resharding an existing array
+    y = ec.device_put(x, NamedSharding(mesh, P(None, "model")))
+    np.testing.assert_array_equal(np.asarray(y), X)
+    assert y.addressable_shards[0].data.shape == (8, 2)
+
+
+def test_eager_ops_on_sharded_arrays_follow_propagation(mesh):
+    x = ec.device_put(X, NamedSharding(mesh, P("data")))
+    y = x * 2 + 1
+    np.testing.assert_array_equal(np.asarray(y), X * 2 + 1)
+    assert y.sharding.num_devices == 8
+    np.testing.assert_array_equal(np.asarray(jnp.sum(x, axis=0)), X.sum(0))
+
+
+def test_jit_with_in_and_out_shardings(mesh):
+    rows, cols = NamedSharding(mesh, P("data", None)), NamedSharding(mesh, P(None, "model"))
+    w = np.ones((4, 6), np.float32)
+    f = ec.jit(lambda a, b: a @ b, in_shardings=(rows, cols), out_shardings=NamedSharding(mesh, P("data", "model")))
+    out = f(X, w)
+    assert out.sharding == NamedSharding(mesh, P("data", "model"))
+    np.testing.assert_allclose(np.asarray(out), X @ w)
+    g = ec.jit(lambda a: a.sum(0), out_shardings=NamedSharding(mesh, P()))
+    r = g(ec.device_put(X, rows))
+    assert r.is_fully_replicated
+    np.testing.assert_allclose(np.asarray(r), X.sum(0))
+
+
+def test_grad_of_sharded_program(mesh):
+    x = ec.device_put(X, NamedSharding(mesh, P("data")))
+    g = ec.jit(ec.grad(lambda a: jnp.sum(a * a)))(x)
+    np.testing.assert_allclose(np.asarray(g), 2 * X)
+
+
+def test_with_sharding_constraint(mesh):
+    f = ec.jit(lambda a: lax.with_sharding_constraint(a * 2, NamedSharding(mesh, P("model", None))))
+    out = f(X)
+    np.testing.assert_array_equal(np.asarray(out), 2 * X)
+    assert out.addressable_shards[0].data.shape == (4, 4)
+    with mesh:
+        out2 = ec.jit(lambda a: lax.with_sharding_constraint(a, P("data")))(X)
+    assert out2.addressable_shards[0].data.shape == (2, 4)
+    g = ec.grad(lambda a: jnp.sum(lax.with_sharding_constraint(a * a, NamedSharding(mesh, P("data")))))(X)
+    np.testing.assert_allclose(np.asarray(g), 2 * X)
+
+
+def test_incompatible_devices_are_rejected(mesh):
+    other = Mesh(np.array(ec.devices()[::-1], dtype=object).reshape(4, 2), ("data", "model"))
+    a = ec.device_put(X, NamedSharding(mesh, P("data")))
+    b = ec.device_put(X, NamedSharding(other, P("data")))
+    with pytest.raises(ValueError, match="incompatible devices"):
+        ec.jit(lambda u, v: u + v)(a, b)
+
+
+def test_single_device_placement_and_committed_arrays():
+    d3 = ec.devices()[3]
+    x = ec.device_put(np.float32([1, 2]), d3)
+    assert x.sharding == SingleDeviceSharding(d3) and x.committed
+    assert (x + 1).device == d3 and ec.jit(lambda v: v * 2)(x).device == d3
+
+
+def test_donation_of_sharded_arrays(mesh):
+    s = NamedSharding(mesh, P("data"))
+    x = ec.device_put(X, s)
+    f = ec.jit(lambda a: a + 1, in_shardings=s, out_shardings=s, donate_argnums=0)
+    y = f(x)
+    np.testing.assert_array_equal(np.asarray(y), X + 1)
+    assert x.is_deleted()
+
+
+def test_make_array_from_callback_and_single_device_arrays(mesh):
+    s = NamedSharding(mesh, P("data", "model"))
+    x = ec.make_array_from_callback((8, 4), s, lambda index: X[index])
+    np.testing.assert_array_equal(np.asarray(x), X)
+    pieces = [ec.device_put(X[s.devices_indices_map((8, 4))[d]], d) for d in mesh.devices.flat]
+    y = ec.make_array_from_single_device_arrays((8, 4), s, pieces)
+    np.testing.assert_array_equal(np.asarray(y), X)
+    z = ec.make_array_from_process_local_data(NamedSharding(mesh, P("data")), X)
+    np.testing.assert_array_equal(np.asarray(z), X)
