@@ -42,6 +42,14 @@ def _unary(name: str, op: Any, *, inexact: bool = False, doc: str = "") -> Any:
     return numpy_jit(ufunc)
 
 
+def _promote_numeric(name: str, *args: Any) -> list[Any]:
+    """``promote_args``, then booleans become the default integer (as in jax.numpy)."""
+    out = promote_args(name, *args)
+    if out and _is_bool(out[0]):
+        out = [lax.convert_element_type(a, dtypes.default_int_dtype()) for a in out]
+    return out
+
+
 def _is_int(x: Any) -> bool:
     return aval(x).dtype.kind in "iu"
 
@@ -75,7 +83,7 @@ divide = true_divide
 @numpy_jit
 def floor_divide(x: Any, y: Any, /) -> Any:
     """x // y rounded toward negative infinity (Python semantics)."""
-    x, y = promote_args("floor_divide", x, y)
+    x, y = _promote_numeric("floor_divide", x, y)
     if _is_bool(x):
         raise TypeError("floor_divide: boolean arrays are not supported")
     if _is_int(x):
@@ -93,7 +101,7 @@ def floor_divide(x: Any, y: Any, /) -> Any:
 @numpy_jit
 def remainder(x: Any, y: Any, /) -> Any:
     """x % y with the sign of the divisor (Python semantics)."""
-    x, y = promote_args("remainder", x, y)
+    x, y = _promote_numeric("remainder", x, y)
     r = lax.rem(x, y)
     fix = lax.bitwise_and(lax.ne(r, _zero(r)), lax.ne(lax.lt(r, _zero(r)), lax.lt(y, _zero(y))))
     return lax.select(fix, lax.add(r, y), r)
@@ -105,7 +113,7 @@ mod = remainder
 @numpy_jit
 def fmod(x: Any, y: Any, /) -> Any:
     """Remainder with the sign of the dividend (C semantics)."""
-    x, y = promote_args("fmod", x, y)
+    x, y = _promote_numeric("fmod", x, y)
     return lax.rem(x, y)
 
 
@@ -122,7 +130,7 @@ def power(x: Any, y: Any, /) -> Any:
         (x,) = promote_args("power", x)
         if y >= 0 or dtypes.is_inexact(aval(x).dtype):
             return lax.integer_pow(x, y)
-    x, y = promote_args("power", x, y)
+    x, y = _promote_numeric("power", x, y)
     dtype = aval(x).dtype
     if dtype.kind in "iub":
         return _integer_power(x, y)
@@ -161,14 +169,14 @@ positive = _unary("positive", lambda x: x)
 
 @numpy_jit
 def reciprocal(x: Any, /) -> Any:
-    (x,) = promote_args("reciprocal", x)
+    (x,) = promote_dtypes_inexact(x)
     return lax.div(lax.full_like(x, 1), x)
 
 
 @numpy_jit
 def square(x: Any, /) -> Any:
-    (x,) = promote_args("square", x)
-    return lax.square(x) if not _is_bool(x) else x
+    (x,) = _promote_numeric("square", x)
+    return lax.square(x)
 
 
 @numpy_jit
@@ -219,6 +227,8 @@ def signbit(x: Any, /) -> Any:
         return lax.lt(x, _zero(x))
     if dtype.kind in "ub":
         return lax.full_like(x, False) if dtype == dtypes.bool_ else lax.lt(x, _zero(x))
+    if dtype.kind == "c":
+        raise TypeError("signbit: complex arrays are not supported")
     int_type = {2: np.int16, 4: np.int32, 8: np.int64, 1: np.int8}[dtype.itemsize]
     bits = lax.bitcast_convert_type(x, int_type)
     return lax.lt(bits, lax.full_like(bits, 0))
@@ -344,6 +354,8 @@ def rint(x: Any, /) -> Any:
     (x,) = promote_args("rint", x)
     if aval(x).dtype.kind in "iub":
         return lax.convert_element_type(x, dtypes.default_float_dtype())
+    if aval(x).dtype.kind == "c":  # real and imaginary parts separately
+        return lax.complex(rint(lax.real(x)), rint(lax.imag(x)))
     return lax.round(x, lax.RoundingMethod.TO_NEAREST_EVEN)
 
 
@@ -355,8 +367,15 @@ def round(a: Any, decimals: int = 0) -> Any:  # noqa: A001 - numpy name
     if dtype.kind in "iub":
         if decimals >= 0:
             return a
+        # half to even, like NumPy: q = a / f rounded to the nearest integer, ties to even
         factor = lax.full_like(a, 10 ** (-decimals))
-        return lax.mul(floor_divide(lax.add(a, lax.div(factor, lax.full_like(a, 2))), factor), factor)
+        q, r = floor_divide(a, factor), remainder(a, factor)
+        twice = lax.mul(r, lax.full_like(r, 2))
+        odd = lax.ne(remainder(q, lax.full_like(q, 2)), lax.full_like(q, 0))
+        up = lax.bitwise_or(lax.gt(twice, factor), lax.bitwise_and(lax.eq(twice, factor), odd))
+        return lax.mul(lax.select(up, lax.add(q, lax.full_like(q, 1)), q), factor)
+    if dtype.kind == "c":  # real and imaginary parts separately
+        return lax.complex(round(lax.real(a), decimals), round(lax.imag(a), decimals))
     if decimals == 0:
         return lax.round(a, lax.RoundingMethod.TO_NEAREST_EVEN)
     factor = lax.full_like(a, 10.0 ** decimals)
@@ -433,13 +452,13 @@ invert = bitwise_invert = bitwise_not
 
 @numpy_jit
 def left_shift(x: Any, y: Any, /) -> Any:
-    x, y = promote_args("left_shift", x, y)
+    x, y = _promote_numeric("left_shift", x, y)
     return lax.shift_left(x, y)
 
 
 @numpy_jit
 def right_shift(x: Any, y: Any, /) -> Any:
-    x, y = promote_args("right_shift", x, y)
+    x, y = _promote_numeric("right_shift", x, y)
     if aval(x).dtype.kind == "u":
         return lax.shift_right_logical(x, y)
     return lax.shift_right_arithmetic(x, y)
@@ -450,7 +469,7 @@ bitwise_left_shift, bitwise_right_shift = left_shift, right_shift
 
 @numpy_jit
 def bitwise_count(x: Any, /) -> Any:
-    (x,) = promote_args("bitwise_count", x)
+    (x,) = _promote_numeric("bitwise_count", x)
     return lax.convert_element_type(lax.population_count(lax.abs(x) if aval(x).dtype.kind == "i" else x), np.uint8)
 
 
@@ -461,7 +480,7 @@ def isfinite(x: Any, /) -> Any:
     if dtype.kind == "c":
         return lax.bitwise_and(lax.is_finite(lax.real(x)), lax.is_finite(lax.imag(x)))
     if not dtypes.is_float(dtype):
-        return lax.full_like(x, True) if dtype != dtypes.bool_ else lax.convert_element_type(lax.full_like(x, 1), np.bool_)
+        return lax.convert_element_type(lax.full_like(x, 1), np.bool_)
     return lax.is_finite(x)
 
 
@@ -550,15 +569,20 @@ def angle(z: Any, deg: bool = False) -> Any:
 # ----------------------------------------------------------------------------------------------
 # Selection and clipping
 
-@numpy_jit
-def where(condition: Any, x: Any = None, y: Any = None, /) -> Any:
-    """``x`` where ``condition`` else ``y``, broadcast together. (The one-argument form, which
-    returns indices, needs a static size under jit: use ``nonzero(..., size=n)``.)"""
+def where(condition: Any, x: Any = None, y: Any = None, /, *, size: int | None = None,
+          fill_value: Any = None) -> Any:
+    """``x`` where ``condition`` else ``y``, broadcast together. With only ``condition``, the
+    indices where it is true (``nonzero``; under jit this needs a static ``size``)."""
+    if x is None and y is None:
+        from .searching import nonzero
+        return nonzero(condition, size=size, fill_value=fill_value)
     if x is None or y is None:
-        if x is None and y is None:
-            from .searching import nonzero
-            return nonzero(condition)
         raise ValueError("where: pass both x and y, or neither")
+    return _where3(condition, x, y)
+
+
+@numpy_jit
+def _where3(condition: Any, x: Any, y: Any) -> Any:
     check_arraylike("where", condition, x, y)
     x, y = _promote_pair(x, y)
     condition, x, y = _broadcast3(_to_bool(condition) if not isinstance(condition, bool) else condition, x, y)

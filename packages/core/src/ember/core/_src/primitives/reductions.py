@@ -93,20 +93,38 @@ def _mul(dtype: np.dtype, a: Any, b: Any) -> Any:
     return hlo.AndOp(a, b).result if dtype == dtypes.bool_ else hlo.MulOp(a, b).result
 
 
-def _lowest(dtype: np.dtype) -> Any:
+def lowest_value(dtype: np.dtype) -> Any:
+    """The identity of ``max`` for ``dtype``: -inf, or the lowest finite value for floats without
+    infinities (some float8s), the minimum integer, or False."""
     if dtype == dtypes.bool_:
         return False
     if dtype.kind in "iu":
         return np.iinfo(dtype).min
-    return -np.inf
+    if dtype.kind == "c":
+        return complex(-np.inf, -np.inf)
+    info = dtypes.finfo(dtype)
+    return -np.inf if _has_inf(dtype) else info.min
 
 
-def _highest(dtype: np.dtype) -> Any:
+def highest_value(dtype: np.dtype) -> Any:
+    """The identity of ``min`` for ``dtype`` (see ``lowest_value``)."""
     if dtype == dtypes.bool_:
         return True
     if dtype.kind in "iu":
         return np.iinfo(dtype).max
-    return np.inf
+    if dtype.kind == "c":
+        return complex(np.inf, np.inf)
+    info = dtypes.finfo(dtype)
+    return np.inf if _has_inf(dtype) else info.max
+
+
+def _has_inf(dtype: np.dtype) -> bool:
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isinf(np.array(np.inf, dtype=dtype).astype(np.float64)))
+
+
+_lowest = lowest_value
+_highest = highest_value
 
 
 reduce_sum_p = _monoid("reduce_sum", _add, lambda d: 0, "any")
@@ -172,6 +190,8 @@ def _reduce_prod_jvp(primals: Sequence[Any], tangents: Sequence[Any], *, axes: t
     perm = tuple(axes) + tuple(kept)
     n = int(np.prod([aval.shape[a] for a in axes], dtype=np.int64))
     rest = tuple(aval.shape[i] for i in kept)
+    if n == 0:  # an empty product is the constant 1
+        return out, Zero(aval_of(out))
     xs = reshape(transpose(x, perm), (n,) + rest)
     ts = reshape(transpose(t, perm), (n,) + rest)
     from .cumulative import cumprod
@@ -185,43 +205,56 @@ def _reduce_prod_jvp(primals: Sequence[Any], tangents: Sequence[Any], *, axes: t
 reduce_prod_p.def_jvp(_reduce_prod_jvp)
 
 
-def _axes(x: Any, axes: Sequence[int]) -> tuple[int, ...]:
+def _axes(x: Any, axes: Sequence[int], name: str = "reduce") -> tuple[int, ...]:
     ndim = aval_of(x).ndim
+    if isinstance(axes, (int, np.integer)):
+        axes = (axes,)
     out = []
     for a in axes:
         a = operator_index(a)
         if not -ndim <= a < ndim:
-            raise ValueError(f"axis {a} is out of bounds for an array of rank {ndim}")
+            raise ValueError(f"lax.{name}: axis {a} is out of bounds for an array of shape {aval_of(x).shape}")
         out.append(a % ndim)
     return tuple(out)
 
 
 def reduce_sum(x: Any, axes: Sequence[int]) -> Any:
-    return reduce_sum_p.bind(x, axes=_axes(x, axes))
+    """Sum of ``x`` over ``axes`` (logical or for booleans).
+
+    >>> reduce_sum(np.ones((2, 3), np.float32), (1,)).tolist()
+    [3.0, 3.0]
+    """
+    return reduce_sum_p.bind(x, axes=_axes(x, axes, "reduce_sum"))
 
 
 def reduce_prod(x: Any, axes: Sequence[int]) -> Any:
-    return reduce_prod_p.bind(x, axes=_axes(x, axes))
+    """Product of ``x`` over ``axes`` (logical and for booleans)."""
+    return reduce_prod_p.bind(x, axes=_axes(x, axes, "reduce_prod"))
 
 
 def reduce_max(x: Any, axes: Sequence[int]) -> Any:
-    return reduce_max_p.bind(x, axes=_axes(x, axes))
+    """Maximum of ``x`` over ``axes`` (NaN-propagating); -inf for an empty axis."""
+    return reduce_max_p.bind(x, axes=_axes(x, axes, "reduce_max"))
 
 
 def reduce_min(x: Any, axes: Sequence[int]) -> Any:
-    return reduce_min_p.bind(x, axes=_axes(x, axes))
+    """Minimum of ``x`` over ``axes`` (NaN-propagating); +inf for an empty axis."""
+    return reduce_min_p.bind(x, axes=_axes(x, axes, "reduce_min"))
 
 
 def reduce_and(x: Any, axes: Sequence[int]) -> Any:
-    return reduce_and_p.bind(x, axes=_axes(x, axes))
+    """Bitwise/logical and over ``axes`` (integers and booleans)."""
+    return reduce_and_p.bind(x, axes=_axes(x, axes, "reduce_and"))
 
 
 def reduce_or(x: Any, axes: Sequence[int]) -> Any:
-    return reduce_or_p.bind(x, axes=_axes(x, axes))
+    """Bitwise/logical or over ``axes`` (integers and booleans)."""
+    return reduce_or_p.bind(x, axes=_axes(x, axes, "reduce_or"))
 
 
 def reduce_xor(x: Any, axes: Sequence[int]) -> Any:
-    return reduce_xor_p.bind(x, axes=_axes(x, axes))
+    """Bitwise/logical xor over ``axes`` (integers and booleans)."""
+    return reduce_xor_p.bind(x, axes=_axes(x, axes, "reduce_xor"))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -233,10 +266,16 @@ def _arg_reducer(name: str, direction: str) -> Primitive:
 
     def abstract_eval(x: ShapedArray, *, axes: tuple[int, ...], index_dtype: np.dtype) -> ShapedArray:
         if x.dtype.kind == "c":
-            raise TypeError(f"lax.{name}: complex arrays have no order")
+            raise TypeError(f"lax.{name}: complex arrays have no order (got {x.dtype.name})")
+        if index_dtype.kind not in "iu":
+            raise TypeError(f"lax.{name}: index_dtype must be an integer type, got {index_dtype.name}")
         if len(axes) != 1:
             raise ValueError(f"lax.{name}: exactly one axis, got {axes}")
-        return _reduced_aval(name, x, axes, index_dtype)
+        out = _reduced_aval(name, x, axes, index_dtype)
+        if x.shape[axes[0]] == 0:
+            raise ValueError(f"lax.{name}: cannot take the {name} of an empty axis "
+                             f"(axis {axes[0]} of shape {x.shape})")
+        return out
 
     def lowering(ctx: Any, x: Any, *, axes: tuple[int, ...], index_dtype: np.dtype) -> Any:
         from .elementwise import compare_lowering
@@ -252,20 +291,23 @@ def _arg_reducer(name: str, direction: str) -> Primitive:
             a_val, a_idx = acc
             b_val, b_idx = el
             pick_a = compare_lowering(a_val, b_val, direction, aval.dtype)
-            if inexact:  # NaN wins: pick a if a is NaN
+            tie = compare_lowering(a_val, b_val, "EQ", aval.dtype)
+            if inexact:  # NaN beats every number; two NaNs tie
                 a_nan = compare_lowering(a_val, a_val, "NE", aval.dtype)
-                pick_a = hlo.OrOp(pick_a, a_nan).result
-            equal = compare_lowering(a_val, b_val, "EQ", aval.dtype)
+                b_nan = compare_lowering(b_val, b_val, "NE", aval.dtype)
+                pick_a = hlo.OrOp(pick_a, hlo.AndOp(a_nan, hlo.NotOp(b_nan).result).result).result
+                tie = hlo.OrOp(tie, hlo.AndOp(a_nan, b_nan).result).result
             min_idx = hlo.MinOp(a_idx, b_idx).result
             value = hlo.SelectOp(pick_a, a_val, b_val).result
             index = hlo.SelectOp(pick_a, a_idx, b_idx).result
-            index = hlo.SelectOp(equal, min_idx, index).result
+            index = hlo.SelectOp(tie, min_idx, index).result
             return [value, index]
 
         reduce_ctx = ctx.replace(avals_out=[ShapedArray(ctx.avals_out[0].shape, aval.dtype), ctx.avals_out[0]])
         return reduce_region(reduce_ctx, None, [aval, idx_aval], [x, indices], [init_val, init_idx], axes, body)[1]
 
-    def batch(args: Sequence[Any], dims: Sequence[int | None], *, axes: tuple[int, ...], index_dtype: np.dtype) -> tuple[Any, int]:
+    def batch(args: Sequence[Any], dims: Sequence[int | None], *, axes: tuple[int, ...],
+              index_dtype: np.dtype) -> tuple[Any, int]:
         (x,), (d,) = args, dims
         unbatched = [i for i in range(aval_of(x).ndim) if i != d]
         axis = unbatched[axes[0]]
@@ -283,8 +325,16 @@ argmin_p = _arg_reducer("argmin", "LT")
 
 
 def argmax(x: Any, axis: int, index_dtype: Any) -> Any:
-    return argmax_p.bind(x, axes=_axes(x, (axis,)), index_dtype=dtypes.canonicalize_dtype(index_dtype))
+    """Index of the largest element along ``axis`` (the first one on ties; NaN counts as largest).
+
+    >>> argmax(np.array([1.0, 3.0, 3.0], np.float32), 0, np.int32).item()
+    1
+    """
+    return argmax_p.bind(x, axes=_axes(x, (axis,), "argmax"),
+                         index_dtype=dtypes.canonicalize_dtype(index_dtype))
 
 
 def argmin(x: Any, axis: int, index_dtype: Any) -> Any:
-    return argmin_p.bind(x, axes=_axes(x, (axis,)), index_dtype=dtypes.canonicalize_dtype(index_dtype))
+    """Index of the smallest element along ``axis`` (the first one on ties; NaN counts as smallest)."""
+    return argmin_p.bind(x, axes=_axes(x, (axis,), "argmin"),
+                         index_dtype=dtypes.canonicalize_dtype(index_dtype))
