@@ -312,3 +312,31 @@ def _donation_attrs(in_avals: Sequence[ShapedArray], out_avals: Sequence[ShapedA
             arg_attrs[i]["tf.aliasing_output"] = i32_attr(candidates.pop(0))
         else:
             arg_attrs[i]["jax.buffer_donor"] = ir.BoolAttr.get(True)
+
+
+# ----------------------------------------------------------------------------------------------
+# Lowering a composite of primitives
+
+def emit_fun(ctx: "RuleContext", fun: Callable[..., Any], args: Sequence[ir.Value],
+             avals_in: Sequence[ShapedArray], multiple_results: bool = False) -> Any:
+    """Emit ``fun`` (a function of ember primitives) at the current insertion point: it is traced
+    at ``avals_in`` and its equations are lowered in place."""
+    from .tracing import trace_to_jaxpr
+
+    def flat(*xs: Any) -> list[Any]:
+        out = fun(*xs)
+        return list(out) if multiple_results else [out]
+
+    closed = trace_to_jaxpr(flat, list(avals_in))
+    consts = [constant(np.asarray(c), v.aval) for c, v in zip(closed.consts, closed.jaxpr.constvars)]
+    outs = jaxpr_subcomp(ctx.module, closed.jaxpr, consts, list(args))
+    return outs if multiple_results else outs[0]
+
+
+def lower_fun(fun: Callable[..., Any], multiple_results: bool) -> Callable[..., Any]:
+    """A lowering rule made from ``fun(*operands, **params)``, written with other primitives."""
+
+    def rule(ctx: "RuleContext", *args: Any, **params: Any) -> Any:
+        return emit_fun(ctx, lambda *xs: fun(*xs, **params), args, ctx.avals_in, multiple_results)
+
+    return rule

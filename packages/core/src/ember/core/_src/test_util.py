@@ -74,6 +74,12 @@ def _assert_close(name: str, actual: Any, expected: Any, atol: float, rtol: floa
         np.testing.assert_allclose(a, e, atol=atol, rtol=rtol, err_msg=f"{name} (output {i})")
 
 
+def _conj(x: Any) -> Any:
+    def one(leaf: Any) -> Any:
+        return np.conj(leaf) if np.asarray(leaf).dtype.kind == "c" else leaf
+    return tree_util.map(one, x)
+
+
 def check_jvp(f: Callable[..., Any], primals: Sequence[Any], *, eps: float | None = None,
               atol: float | None = None, rtol: float | None = None, seed: int = 0) -> None:
     """Assert that ``jvp(f)`` matches central finite differences along a random direction."""
@@ -96,7 +102,8 @@ def check_vjp(f: Callable[..., Any], primals: Sequence[Any], *, eps: float | Non
     tol = _default_tol.get(dtype, 2e-2)
     out, f_vjp = vjp(f, *primals)
     cts = _random_like(out, rng)
-    cts_in = f_vjp(cts)
+    # JAX's convention: vjp applies J^T (not J^H) to a cotangent, so conj(vjp(conj(ct))) = J^H ct
+    cts_in = _conj(f_vjp(_conj(cts)))
     tangents = _random_like(tuple(primals), rng)
     jt = numerical_jvp(f, primals, tangents, eps)
     lhs = sum(np.vdot(np.asarray(t, np.float64 if np.asarray(t).dtype.kind != "c" else np.complex128),

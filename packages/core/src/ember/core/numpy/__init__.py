@@ -10,3 +10,5 @@ from ember.core._src.numpy import _public_names
 
 __all__ = list(_public_names)
 del _public_names
+
+from ember.core.numpy import fft, linalg  # noqa: E402,F401  (jnp.linalg.inv, jnp.fft.fft)

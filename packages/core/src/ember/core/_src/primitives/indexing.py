@@ -32,7 +32,7 @@ from jaxlib.mlir.dialects import stablehlo as hlo
 from .. import dtypes
 from ..core import Primitive, ShapedArray, canonicalize_shape, operator_index
 from ..jaxpr import ClosedJaxpr
-from ..lowering import constant, full_like_aval, ir_type, jaxpr_subcomp
+from ..lowering import constant, emit_fun, full_like_aval, ir_type, jaxpr_subcomp
 from ..rules import Zero, instantiate, is_undefined, moveaxis_to_front
 from ._util import aval_of
 
@@ -240,15 +240,6 @@ def _gather_dnums_attr(dnums: GatherDimensionNumbers, index_vector_dim: int) -> 
         start_index_map=list(dnums.start_index_map), index_vector_dim=index_vector_dim)
 
 
-def lower_fun(ctx: Any, fun: Callable[..., Any], args: Sequence[Any], avals_in: Sequence[ShapedArray]) -> Any:
-    """Emit ``fun`` (a function of ember primitives) into the current lowering: it is traced at
-    ``avals_in`` and its equations lowered in place. Returns its single output value."""
-    from ..tracing import trace_to_jaxpr
-    closed = trace_to_jaxpr(lambda *xs: [fun(*xs)], list(avals_in))
-    consts = [constant(np.asarray(c), v.aval) for c, v in zip(closed.consts, closed.jaxpr.constvars)]
-    return jaxpr_subcomp(ctx.module, closed.jaxpr, consts, list(args))[0]
-
-
 def _index_dtype_for(operand_shape: Sequence[int], indices_dtype: np.dtype) -> np.dtype:
     big = max(operand_shape, default=0) >= np.iinfo(np.int32).max or indices_dtype.itemsize > 4
     return np.dtype(np.int64) if big else np.dtype(np.int32)
@@ -287,7 +278,7 @@ def _gather_lowering(ctx: Any, operand: Any, indices: Any, *, dimension_numbers:
         def fill(x: Any, i: Any) -> Any:
             return _gather_fill(x, i, dimension_numbers=dimension_numbers, slice_sizes=slice_sizes,
                                 indices_are_sorted=indices_are_sorted, fill_value=fill_value)
-        return lower_fun(ctx, fill, [operand, indices], ctx.avals_in)
+        return emit_fun(ctx, fill, [operand, indices], ctx.avals_in)
     # CLIP and PROMISE_IN_BOUNDS: XLA's gather clamps start indices so the window fits
     attr = _gather_dnums_attr(dimension_numbers, ctx.avals_in[1].ndim - 1)
     return hlo.GatherOp(operand, indices, attr, ir.DenseI64ArrayAttr.get(list(slice_sizes)),
@@ -510,7 +501,7 @@ def _scatter_lowering_for(combine: Callable[[Any, np.dtype, Any, Any], Any]) -> 
         if upd_aval.size == 0 or op_aval.size == 0:
             return operand
         if mode == GatherScatterMode.CLIP:
-            indices = lower_fun(ctx, lambda x, i, u: _clamp_scatter_indices(x, i, u, dnums=dimension_numbers),
+            indices = emit_fun(ctx, lambda x, i, u: _clamp_scatter_indices(x, i, u, dnums=dimension_numbers),
                                 [operand, indices, updates], ctx.avals_in)
         attr = _scatter_dnums_attr(dimension_numbers, idx_aval.ndim - 1)
         op = hlo.ScatterOp([ir_type(ctx.avals_out[0])], [operand], indices, [updates], attr,
