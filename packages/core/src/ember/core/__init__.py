@@ -39,7 +39,7 @@ from ember.core._src.transforms.ad import float0, grad, jvp, linearize, value_an
 from ember.core._src.transforms.batching import vmap
 from ember.core._src.transforms.jacobians import hessian, jacfwd, jacobian, jacrev
 
-from ember.core import debug, distributed, lax, numpy, sharding, tree, tree_util  # noqa: E402
+from ember.core import debug, distributed, lax, nn, numpy, random, scipy, sharding, tree, tree_util  # noqa: E402
 
 __all__ = [
     "Array", "ConcretizationError", "checkpoint", "checkpoint_policies", "custom_jvp", "custom_vjp", "remat", "Device", "ShapeDtypeStruct", "UnexpectedTracerError",
@@ -47,5 +47,5 @@ __all__ = [
     "debug", "devices", "disable_jit", "eval_shape", "float0", "grad", "hessian", "jacfwd", "jacobian", "jacrev", "jit", "jvp",
     "linearize", "make_array_from_callback", "make_array_from_process_local_data",
     "make_array_from_single_device_arrays", "make_mesh", "distributed", "pmap", "shard_map", "sharding", "value_and_grad", "vjp", "vmap", "lax", "local_device_count", "local_devices", "make_jaxpr",
-    "numpy", "process_count", "process_index", "tree", "tree_util",
+    "nn", "numpy", "process_count", "random", "scipy", "process_index", "tree", "tree_util",
 ]

@@ -1,0 +1,1 @@
+"""SciPy-compatible functions on ember.core's primitives (public as ``ember.core.scipy``)."""
