@@ -36,8 +36,12 @@ def to_array(x: Any, *, dtype: Any = None, weak_type: bool | None = None, device
     if isinstance(x, Array):
         if dtype is not None and x.dtype != dtype:
             raise TypeError("to_array: use astype to change an Array's dtype")
-        if device is not None and transfer.device_of(x._buf) != device:
-            return from_buffer(transfer.copy_to_device(x._checked_buf(), device), x.aval, committed)
+        if device is not None:
+            buf = x._checked_buf()
+            if type(buf._sharding) is not runtime.SingleDeviceSharding or transfer.device_of(buf) != device:
+                buf = transfer.copy_to_device(buf, device) if type(buf._sharding) is runtime.SingleDeviceSharding \
+                    else transfer.put(np.asarray(x), x.aval, device)
+            return from_buffer(buf, x.aval, committed)
         return x
     if isinstance(x, Tracer):
         raise TypeError(f"to_array: expected a concrete value, got a traced value {x.aval.str_short()}")

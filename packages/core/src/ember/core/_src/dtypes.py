@@ -168,7 +168,10 @@ def _from_node(node: Any) -> tuple[np.dtype, bool]:
 def promote_types(a: Any, b: Any) -> np.dtype:
     """The dtype both ``a`` and ``b`` promote to (strong types, like ``np.promote_types``)."""
     node = _join(to_dtype(a, argname="a"), to_dtype(b, argname="b"))
-    return _from_node(node)[0] if isinstance(node, str) else node
+    if isinstance(node, str):
+        return _from_node(node)[0] if node != _WEAK_FLOAT else float64
+    # as jax.numpy.promote_types: integer results follow the 32/64-bit mode, floats do not
+    return canonicalize_dtype(node) if node.kind in "iu" else node
 
 
 def _kind_of_python_scalar(x: Any) -> tuple[np.dtype, bool] | None:
@@ -262,7 +265,7 @@ def issubdtype(arg1: Any, arg2: Any) -> bool:
     """Like ``np.issubdtype`` but knows that bfloat16 and the float8s are floating types."""
     if isinstance(arg2, type) and arg2 in _categories:
         try:
-            d = np.dtype(getattr(arg1, "dtype", arg1))
+            d = np.dtype(arg1 if isinstance(arg1, (type, str, np.dtype)) else getattr(arg1, "dtype", arg1))
         except TypeError:
             return False
         return _categories[arg2](d)

@@ -47,6 +47,30 @@ def _reflected_operator(function: Callable[[Any, Any], Any]) -> Callable[[Any, A
     return method
 
 
+def _view(self: Any, dtype: Any = None, type: Any = None) -> Any:  # noqa: A002 - NumPy's signature
+    """``x.view(dtype)``: the same bits read as another dtype (last axis rescaled as NumPy does)."""
+    from .. import dtypes
+    from ..primitives import elementwise as ew
+    from ..primitives import shape as sh
+    if type is not None:
+        raise NotImplementedError("Array.view(type=...) is not supported")
+    if dtype is None:
+        return self
+    new = dtypes.to_dtype(dtype)
+    old = self.dtype
+    if new.itemsize == old.itemsize:
+        return ew.bitcast_convert_type(self, new)
+    if not self.shape or (self.shape[-1] * old.itemsize) % new.itemsize:
+        raise ValueError(f"Array.view: cannot view {old.name} array of shape {self.shape} as {new.name}: the last "
+                         "axis size in bytes must be divisible by the new itemsize")
+    if new.itemsize < old.itemsize:
+        out = ew.bitcast_convert_type(self, new)  # adds a trailing axis of old/new elements
+        return sh.reshape(out, self.shape[:-1] + (self.shape[-1] * (old.itemsize // new.itemsize),))
+    ratio = new.itemsize // old.itemsize
+    grouped = sh.reshape(self, self.shape[:-1] + (self.shape[-1] // ratio, ratio))
+    return ew.bitcast_convert_type(grouped, new)
+
+
 def install() -> None:
     from . import ufuncs as uf
     from .. import numpy as enp
@@ -62,9 +86,9 @@ def install() -> None:
     unary = {"neg": uf.negative, "pos": uf.positive, "abs": uf.absolute, "invert": uf.bitwise_not}
     methods = [
         "all", "any", "argmax", "argmin", "argpartition", "argsort", "astype", "choose", "clip",
-        "conj", "conjugate", "cumprod", "cumsum", "diagonal", "dot", "flatten", "max",
+        "conj", "conjugate", "cumprod", "cumsum", "diagonal", "dot", "max",
         "mean", "min", "nonzero", "prod", "ptp", "ravel", "repeat", "reshape", "round", "searchsorted",
-        "sort", "squeeze", "std", "sum", "swapaxes", "take", "trace", "transpose", "var", "view",
+        "sort", "squeeze", "std", "sum", "swapaxes", "take", "trace", "transpose", "var",
     ]
     for cls in (Array, Tracer):
         for name, fn in binary.items():
@@ -83,5 +107,7 @@ def install() -> None:
         cls.imag = property(lambda self: uf.imag(self))
         cls.at = property(lambda self: enp._IndexUpdateHelper(self))
         cls.copy = lambda self: enp.array(self, copy=True)
+        cls.flatten = lambda self, order="C": enp.ravel(self, order)
+        cls.view = _view
         cls.compress = lambda self, condition, axis=None, **kw: enp.compress(condition, self, axis, **kw)
         cls.__round__ = lambda self, ndigits=None: uf.round(self, ndigits or 0)

@@ -311,7 +311,8 @@ def hypot(x: Any, y: Any, /) -> Any:
     big, small = lax.max(x, y), lax.min(x, y)
     safe_big = lax.select(lax.eq(big, _zero(big)), lax.full_like(big, 1), big)
     ratio = lax.div(small, safe_big)
-    return lax.select(lax.eq(big, _zero(big)), big, lax.mul(big, lax.sqrt(lax.add(lax.full_like(ratio, 1), lax.mul(ratio, ratio)))))
+    scaled = lax.mul(big, lax.sqrt(lax.add(lax.full_like(ratio, 1), lax.mul(ratio, ratio))))
+    return lax.select(lax.eq(big, _zero(big)), big, scaled)
 
 
 @numpy_jit
@@ -506,13 +507,17 @@ def isinf(x: Any, /) -> Any:
 @numpy_jit
 def isposinf(x: Any, /) -> Any:
     (x,) = promote_args("isposinf", x)
-    return lax.eq(x, lax.full_like(x, np.inf)) if dtypes.is_float(aval(x).dtype) else lax.convert_element_type(lax.full_like(x, 0), np.bool_)
+    if not dtypes.is_float(aval(x).dtype):
+        return lax.convert_element_type(lax.full_like(x, 0), np.bool_)
+    return lax.eq(x, lax.full_like(x, np.inf))
 
 
 @numpy_jit
 def isneginf(x: Any, /) -> Any:
     (x,) = promote_args("isneginf", x)
-    return lax.eq(x, lax.full_like(x, -np.inf)) if dtypes.is_float(aval(x).dtype) else lax.convert_element_type(lax.full_like(x, 0), np.bool_)
+    if not dtypes.is_float(aval(x).dtype):
+        return lax.convert_element_type(lax.full_like(x, 0), np.bool_)
+    return lax.eq(x, lax.full_like(x, -np.inf))
 
 
 @numpy_jit

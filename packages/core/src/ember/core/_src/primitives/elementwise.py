@@ -1223,6 +1223,8 @@ def stop_gradient(x: Any) -> Any:
 # Helpers used by rules
 
 def full_like(x: Any, value: Any) -> Any:
+    """An array of ``x``'s shape and dtype filled with ``value`` (a strong type, like JAX's
+    ``lax._const``: ``jnp.log2(2.0)`` is a strong float32 in JAX too)."""
     from .shape import full
     aval = aval_of(x)
     return full(aval.shape, value, aval.dtype)
