@@ -13,6 +13,7 @@ import logging
 import os
 import tempfile
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -114,6 +115,10 @@ def _write_cached(path: Path, client: Any, executable: Any) -> None:
         _count("errors")
 
 
+_memory_cache: "OrderedDict[tuple, Any]" = OrderedDict()
+_MEMORY_CACHE_SIZE = 512  # compiled programs kept in memory, keyed by program text and options
+
+
 def compile_program(client: Any, program: str, spec: CompileSpec, *, host_callbacks: Sequence[Any] = (),
                     module: Any = None) -> Any:
     """Compile StableHLO text for ``spec.devices``; returns jaxlib's LoadedExecutable.
@@ -127,6 +132,26 @@ def compile_program(client: Any, program: str, spec: CompileSpec, *, host_callba
     if host_callbacks:
         return client.compile_and_load(module, executable_devices=device_list, compile_options=options,
                                        host_callbacks=list(host_callbacks))
+    # the same program compiled again (a re-created jitted function, a re-traced body) is reused
+    memory_key = (id(client), program, spec.num_partitions, spec.num_replicas, spec.spmd,
+                  tuple(d.id for d in spec.devices))
+    with _memory_lock:
+        executable = _memory_cache.get(memory_key)
+        if executable is not None:
+            _memory_cache.move_to_end(memory_key)
+            return executable
+    executable = _compile_uncached(client, program, options, device_list, spec)
+    with _memory_lock:
+        _memory_cache[memory_key] = executable
+        if len(_memory_cache) > _MEMORY_CACHE_SIZE:
+            _memory_cache.popitem(last=False)
+    return executable
+
+
+_memory_lock = threading.Lock()
+
+
+def _compile_uncached(client: Any, program: str, options: Any, device_list: Any, spec: CompileSpec) -> Any:
     cache_dir = config.compilation_cache_dir
     if cache_dir is None:
         return client.compile_and_load(program, device_list, options)
