@@ -118,14 +118,19 @@ class Array:
         if type(buf._sharding) is runtime.SingleDeviceSharding:
             return [Shard(buf._sharding._device, tuple(slice(None) for _ in self.shape), 0, self)]
         index_map = sharding.devices_indices_map(self.shape)
-        shards = []
+        # replica ids count over all devices holding a block (in the sharding's device order),
+        # so they are the same in every process of a multi-process job
+        replica_of: dict[Any, int] = {}
         seen: dict[Any, int] = {}
+        for device in sharding._device_assignment:
+            key = tuple((s.start, s.stop) for s in index_map[device])
+            replica_of[device] = seen.get(key, 0)
+            seen[key] = replica_of[device] + 1
+        shards = []
         for piece in buf._arrays:
             device = piece._sharding._device
             index = index_map[device]
-            key = tuple((s.start, s.stop) for s in index)
-            replica = seen.get(key, 0)
-            seen[key] = replica + 1
+            replica = replica_of[device]
             aval = ShapedArray(_shape_of(index, self.shape), self.dtype, self.weak_type)
             shards.append(Shard(device, index, replica, from_buffer(piece, aval)))
         return shards

@@ -247,17 +247,42 @@ def compile_spmd(closed: ClosedJaxpr, devices: Sequence[Any], in_shardings: Sequ
         arg_shardings=[s._spec_string(a.ndim) for s, a in zip(arg_shardings, in_avals_all)],
         result_shardings=[None if s is None else s._spec_string(a.ndim) for s, a in zip(out_shardings, closed.out_avals)],
     )
-    spec = runtime.CompileSpec(devices, num_partitions=len(devices), spmd=True)
+    spec = runtime.CompileSpec(devices, num_partitions=len(devices), spmd=True,
+                               propagate_outputs=[s is None for s in out_shardings])
     loaded = runtime.compile_program(backend.client, lowered.text, spec, host_callbacks=lowered.host_callbacks,
                                      module=lowered.module)
     from .runtime import shardings as rs
     chosen = rs.output_hlo_shardings(loaded)
-    final_out = [s if s is not None else GSPMDSharding(devices, h) for s, h in zip(out_shardings, chosen)]
+    final_out = [s if s is not None else _as_named(h, a.ndim, in_shardings, devices)
+                 for s, h, a in zip(out_shardings, chosen, closed.out_avals)]
     const_bufs = [put_sharded(np.asarray(c, dtype=v.aval.dtype), v.aval, replicated)
                   for c, v in zip(closed.consts, closed.jaxpr.constvars)]
     in_avals = [v.aval for v in closed.jaxpr.invars]
     return Executable(loaded, closed.out_avals, in_avals, devices[0], const_bufs, lowered, donated_all,
                       devices=devices, in_shardings=list(in_shardings), out_shardings=final_out)
+
+
+def _as_named(hlo: Any, ndim: int, in_shardings: Sequence[Any], devices: Sequence[Any]) -> Any:
+    """A layout XLA chose, as a NamedSharding over an input's mesh when one describes it."""
+    from .sharding import GSPMDSharding, NamedSharding, PartitionSpec
+    text = str(hlo)
+    meshes = []
+    for s in in_shardings:
+        if isinstance(s, NamedSharding) and s.mesh not in meshes and s.mesh.axis_names != ("_all",):
+            meshes.append(s.mesh)
+            if len(s.spec) <= ndim and s._spec_string(ndim) == text:
+                return s
+    for mesh in meshes:
+        if hlo.is_replicated():
+            return NamedSharding(mesh, PartitionSpec())
+        # try each dimension split over one mesh axis (the common propagated layouts)
+        for d in range(ndim):
+            for axis in mesh.axis_names:
+                spec = PartitionSpec(*([None] * d + [axis]))
+                candidate = NamedSharding(mesh, spec)
+                if candidate._spec_string(ndim) == text:
+                    return candidate
+    return GSPMDSharding(devices, hlo)
 
 
 def _const_buffer(value: Any, aval: ShapedArray, device: Any) -> Any:

@@ -32,14 +32,16 @@ logger = logging.getLogger("ember.core.compile")
 class CompileSpec:
     """How to compile: the devices, and for SPMD programs the number of partitions."""
 
-    __slots__ = ("devices", "num_partitions", "num_replicas", "spmd")
+    __slots__ = ("devices", "num_partitions", "num_replicas", "spmd", "propagate_outputs")
 
     def __init__(self, devices: Sequence[Any], *, num_partitions: int = 1, num_replicas: int = 1,
-                 spmd: bool = False) -> None:
+                 spmd: bool = False, propagate_outputs: Sequence[bool] = ()) -> None:
         self.devices = tuple(devices)
         self.num_partitions = num_partitions
         self.num_replicas = num_replicas
         self.spmd = spmd
+        # outputs whose layout XLA may choose (sharding propagation), instead of replicating them
+        self.propagate_outputs = tuple(propagate_outputs)
 
     def options(self) -> Any:
         options = xc.CompileOptions()
@@ -48,6 +50,8 @@ class CompileSpec:
         build.num_partitions = self.num_partitions
         if self.spmd:
             build.use_spmd_partitioning = True
+            if any(self.propagate_outputs):
+                build.allow_spmd_sharding_propagation_to_output = list(self.propagate_outputs)
         ids = np.array([d.id for d in self.devices], dtype=np.int64)
         build.device_assignment = xc.DeviceAssignment.create(
             ids.reshape(self.num_replicas, self.num_partitions)
@@ -134,7 +138,7 @@ def compile_program(client: Any, program: str, spec: CompileSpec, *, host_callba
                                        host_callbacks=list(host_callbacks))
     # the same program compiled again (a re-created jitted function, a re-traced body) is reused
     memory_key = (id(client), program, spec.num_partitions, spec.num_replicas, spec.spmd,
-                  tuple(d.id for d in spec.devices))
+                  spec.propagate_outputs, tuple(d.id for d in spec.devices))
     with _memory_lock:
         executable = _memory_cache.get(memory_key)
         if executable is not None:
