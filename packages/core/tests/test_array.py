@@ -70,7 +70,7 @@ def test_pickle_and_copy():
 def test_arrays_are_immutable_and_unhashable():
     x = jnp.ones(2)
     with pytest.raises(TypeError):
-        x[0] = 5  # noqa: use x.at[0].set(5)
+        x[0] = 5  # arrays are immutable: use x.at[0].set(5)
     with pytest.raises(TypeError, match="unhashable"):
         {x: 1}
     with pytest.raises(TypeError, match="not created directly"):

@@ -43,7 +43,7 @@ def test_two_processes_train_like_one():
     finally:
         for p in procs:
             p.kill()
-    for p, (out, err) in zip(procs, outs):
+    for p, (_, err) in zip(procs, outs):
         assert p.returncode == 0, err[-3000:]
     results = [_last_json(out) for out, _ in outs]
     single = subprocess.run([sys.executable, str(WORKERS / "dp_train.py"), "single"], capture_output=True, text=True,

@@ -156,7 +156,7 @@ def test_disable_jit_runs_python():
 
 def test_concretization_error_points_at_user_code():
     def f(x):
-        if x > 0:  # noqa: a traced value in Python control flow
+        if x > 0:  # a traced value in Python control flow
             return x
         return -x
 

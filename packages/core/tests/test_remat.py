@@ -25,9 +25,9 @@ X = np.random.default_rng(1).normal(size=(4, 3)).astype(np.float32)
 def test_gradients_match_without_checkpoint():
     expected = np.asarray(ec.grad(lambda w: loss(mlp, w, X))(W))
     for policy in (None, ec.checkpoint_policies.dots_saveable, ec.checkpoint_policies.everything_saveable):
-        got = ec.grad(lambda w: loss(ec.checkpoint(mlp, policy=policy), w, X))(W)
+        got = ec.grad(lambda w, policy=policy: loss(ec.checkpoint(mlp, policy=policy), w, X))(W)
         np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-5, atol=1e-6)
-        got_jit = ec.jit(ec.grad(lambda w: loss(ec.remat(mlp, policy=policy), w, X)))(W)
+        got_jit = ec.jit(ec.grad(lambda w, policy=policy: loss(ec.remat(mlp, policy=policy), w, X)))(W)
         np.testing.assert_allclose(np.asarray(got_jit), expected, rtol=1e-5, atol=1e-6)
 
 

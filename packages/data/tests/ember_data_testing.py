@@ -5,7 +5,6 @@ import os
 import numpy as np
 
 
-
 def normalize(r):
     return {"image": r["image"].astype(np.float32) / 255.0, "label": r["label"]}
 

@@ -33,8 +33,9 @@ def test_batch_and_pad():
 
 
 def test_streaming_batch_matches_make_batch():
-    from ember.data._src.batching import make_batch_streaming
     from ember_data_testing import assert_tree_equal
+
+    from ember.data._src.batching import make_batch_streaming
 
     cases = [
         [{"a": np.int32(1), "b": [np.zeros(2), "x"]}, {"a": np.float64(2.5), "b": [np.ones(2), "y"]}],

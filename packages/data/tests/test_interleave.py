@@ -1,7 +1,7 @@
 import pytest
+from ember_data_testing import check_resume_everywhere
 
 import ember.data as ed
-from ember_data_testing import check_resume_everywhere
 
 
 def test_interleave_semantics():

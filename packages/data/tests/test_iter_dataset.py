@@ -1,9 +1,9 @@
 import json
 
 import pytest
+from ember_data_testing import assert_tree_equal, check_resume_everywhere, normalize
 
 import ember.data as ed
-from ember_data_testing import assert_tree_equal, check_resume_everywhere, normalize
 
 
 def test_iter_ops_match_python():

@@ -2,9 +2,9 @@ import json
 
 import numpy as np
 import pytest
+from ember_data_testing import assert_tree_equal
 
 import ember.data as ed
-from ember_data_testing import assert_tree_equal
 
 
 class Normalize(ed.transforms.Map):

@@ -2,9 +2,9 @@ import sys
 
 import numpy as np
 import pytest
+from ember_data_testing import normalize
 
 import ember.data as ed
-from ember_data_testing import normalize
 
 
 def test_source_range_and_indexing():

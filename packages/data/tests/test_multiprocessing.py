@@ -9,10 +9,10 @@ import time
 
 import numpy as np
 import pytest
+from ember_data_testing import assert_tree_equal, normalize, pid_alive
 
 import ember.data as ed
 from ember.data._src import shm
-from ember_data_testing import assert_tree_equal, normalize, pid_alive
 
 
 def _opts(n, buf=2):

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
+from ember_data_testing import check_resume_everywhere
 
 import ember.data as ed
-from ember_data_testing import check_resume_everywhere
 
 
 def _seqs(n=40, seed=0):

@@ -1,8 +1,8 @@
 import json
 
+from ember_data_testing import normalize
 
 import ember.data as ed
-from ember_data_testing import normalize
 
 
 def test_stats_dict_and_table(images):

@@ -14,6 +14,7 @@ def main() -> None:
     ec.distributed.initialize(address, 2, process_id, num_local_devices=2, heartbeat_timeout_seconds=3,
                               initialization_timeout=30)
     import numpy as np
+
     from ember.core.sharding import NamedSharding, P
     mesh = ec.make_mesh((4,), ("data",))
     if process_id == 1:

@@ -65,10 +65,8 @@ def to_array(x: Any, *, dtype: Any = None, weak_type: bool | None = None, device
 
 def device_put(x: Any, device: Any = None) -> Any:
     """Place a pytree of values on a device (``device=None``: the default device, uncommitted)."""
+    from .sharding import Sharding, SingleDeviceSharding, to_sharding
     from .tree import map as tree_map
-    from .sharding import SingleDeviceSharding
-
-    from .sharding import Sharding, to_sharding
     if isinstance(device, SingleDeviceSharding):
         device = device.device
     if device is not None and not isinstance(device, runtime.Device):
@@ -166,7 +164,7 @@ class Executable:
     def run_checked(self, bufs: list[Any], what: str) -> list[Any]:
         try:
             return self.loaded.execute_sharded(bufs).consume_with_handlers(self.handlers)
-        except runtime.RuntimeError_ as e:
+        except runtime.RuntimeError_:
             deleted = [i for i, b in enumerate(bufs) if b.is_deleted()]
             if deleted:
                 raise RuntimeError(
@@ -233,7 +231,7 @@ def compile_spmd(closed: ClosedJaxpr, devices: Sequence[Any], in_shardings: Sequ
                  out_shardings: Sequence[Any | None], *, donated: Sequence[bool] = (), name: str = "main") -> Executable:
     """Lower and compile one SPMD program over ``devices``: XLA partitions it by the input and
     (given or propagated) output shardings. Consts become replicated leading arguments."""
-    from .sharding import GSPMDSharding, NamedSharding, PartitionSpec, Mesh
+    from .sharding import Mesh, NamedSharding, PartitionSpec
     devices = list(devices)
     backend = runtime.get_backend(devices[0].platform)
     n_consts = len(closed.consts)

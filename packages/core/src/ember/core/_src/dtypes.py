@@ -83,7 +83,7 @@ def to_dtype(dtype: Any, *, argname: str = "dtype") -> np.dtype:
     return result
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _canonicalize(dtype: np.dtype, x64: bool) -> np.dtype:
     return dtype if x64 else _to_32.get(dtype, dtype)
 
@@ -123,7 +123,7 @@ _LATTICE: dict[Any, tuple[Any, ...]] = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _upper_bounds(node: Any) -> frozenset:
     bounds = {node}
     for successor in _LATTICE[node]:
@@ -131,7 +131,7 @@ def _upper_bounds(node: Any) -> frozenset:
     return frozenset(bounds)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _join(a: Any, b: Any) -> Any:
     common = _upper_bounds(a) & _upper_bounds(b)
     for candidate in common:

@@ -23,9 +23,8 @@ from .core import Primitive, ShapedArray, Tracer, eval_trace, get_aval, trace_st
 from .dispatch import Executable, compile_jaxpr, compile_spmd, default_device, to_array
 from .jaxpr import ClosedJaxpr, Jaxpr, Var
 from .lowering import call_jaxpr, lower_jaxpr
-from .runtime import transfer
 from .runtime import RuntimeError_ as runtime_error
-from .runtime import fast_dispatch
+from .runtime import fast_dispatch, transfer
 from .tracing import trace_to_jaxpr
 
 __all__ = ["jit", "JitFunction", "pjit_p", "ShapeDtypeStruct", "make_jaxpr", "eval_shape",

@@ -201,8 +201,8 @@ def _undefined(aval: ShapedArray) -> Any:
 
 def _batch(trace: Any, args: Sequence[Any], dims: Sequence[int | None], *, jaxpr: ClosedJaxpr, mesh: Mesh,
            in_specs: tuple, out_specs: tuple, check_rep: bool) -> tuple[list[Any], list[int]]:
-    from .transforms.batching import batch_jaxpr
     from .rules import moveaxis_to_front
+    from .transforms.batching import batch_jaxpr
     moved = [moveaxis_to_front(a, d) for a, d in zip(args, dims)]
     new_dims = [None if d is None else 0 for d in dims]
     with _axes_bound(mesh):
@@ -492,7 +492,7 @@ def pmap(fun: Callable[..., Any], axis_name: Any = None, *, in_axes: Any = 0, ou
         specs = tuple(PartitionSpec(name) if ax == 0 else PartitionSpec() for ax in axes)
 
         def body(*shards: Any) -> Any:
-            from .primitives.shape import squeeze, expand_dims
+            from .primitives.shape import expand_dims, squeeze
             squeezed = [tree_util.map(lambda s: squeeze(s, (0,)), sh) if ax == 0 else sh for sh, ax in zip(shards, axes)]
             out = fun(*squeezed)
             return tree_util.map(lambda o: expand_dims(o, (0,)), out)

@@ -285,8 +285,10 @@ class NamedSharding(_Tiled):
     (4, 2)
     """
 
-    def __init__(self, mesh: Mesh, spec: PartitionSpec | Sequence[Any] = PartitionSpec(), *,
+    def __init__(self, mesh: Mesh, spec: PartitionSpec | Sequence[Any] | None = None, *,
                  memory_kind: str | None = None) -> None:
+        if spec is None:
+            spec = PartitionSpec()
         if not isinstance(mesh, Mesh):
             raise TypeError(f"NamedSharding: mesh must be a Mesh, got {type(mesh).__name__}")
         spec = spec if isinstance(spec, PartitionSpec) else PartitionSpec(*spec)

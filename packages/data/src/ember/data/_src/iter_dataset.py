@@ -27,7 +27,15 @@ from ember.data._src.batching import make_batch
 from ember.data._src.iterator import DatasetIterator, check_state
 from ember.data._src.map_dataset import MapDataset
 from ember.data._src.segment import (
-    BATCH, FILTER, MAP, MAP_WITH_INDEX, RANDOM_MAP, Op, SegmentIterator, SegmentSpec, root_aligned,
+    BATCH,
+    FILTER,
+    MAP,
+    MAP_WITH_INDEX,
+    RANDOM_MAP,
+    Op,
+    SegmentIterator,
+    SegmentSpec,
+    root_aligned,
 )
 
 T = TypeVar("T")

@@ -423,4 +423,4 @@ class PoolOwnerIterator(DatasetIterator):
 
 __all__ = ["WorkerError", "WorkerPool", "PoolExecutor", "PoolOwnerIterator"]
 if sys.platform == "win32":  # pragma: no cover
-    warnings.warn("ember.data worker processes are not supported on Windows.", RuntimeWarning)
+    warnings.warn("ember.data worker processes are not supported on Windows.", RuntimeWarning, stacklevel=2)

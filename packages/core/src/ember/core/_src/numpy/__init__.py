@@ -24,13 +24,7 @@ for _name in _modules:
         _public_names.append(_public)
 
 from . import array_methods as _array_methods  # noqa: E402
-
-_getitem = globals().get("_getitem")
-_IndexUpdateHelper = globals().get("_IndexUpdateHelper")
-try:
-    from .indexing import _IndexUpdateHelper, _getitem  # noqa: F811
-except ImportError:
-    pass
+from .indexing import _getitem, _IndexUpdateHelper  # noqa: E402,F401  (array_methods uses them)
 
 _array_methods.install()
 

@@ -72,8 +72,8 @@ def _view(self: Any, dtype: Any = None, type: Any = None) -> Any:  # noqa: A002 
 
 
 def install() -> None:
-    from . import ufuncs as uf
     from .. import numpy as enp
+    from . import ufuncs as uf
 
     binary = {
         "add": uf.add, "sub": uf.subtract, "mul": uf.multiply, "truediv": uf.true_divide,

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import tree as tree_util
 from ..core import Primitive, ShapedArray, trace_state
-from ..rules import deflinear, defjvp_zero, moveaxis_to_front
+from ..rules import defjvp_zero, deflinear, moveaxis_to_front
 from ._util import aval_of
 
 __all__ = ["psum", "pmean", "pmax", "pmin", "all_gather", "axis_index", "axis_size"]

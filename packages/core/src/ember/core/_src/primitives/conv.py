@@ -22,12 +22,11 @@ from jaxlib.mlir.dialects import stablehlo as hlo
 
 from .. import dtypes
 from ..core import Primitive, ShapedArray, operator_index
-from ..lowering import dense_i64, i64_attr, ir_type
+from ..lowering import dense_i64, i64_attr, ir_type, lower_fun
 from ..rules import Zero, add_tangents, is_undefined
 from . import elementwise as ew
 from . import shape as sh
 from ._util import aval_of
-from ..lowering import lower_fun
 from .dot import PrecisionLike, canonicalize_precision, precision_attr
 
 __all__ = [

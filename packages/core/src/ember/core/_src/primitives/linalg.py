@@ -25,13 +25,12 @@ from jaxlib.mlir.dialects import stablehlo as hlo
 
 from .. import dtypes
 from ..core import Primitive, ShapedArray, operator_index
-from ..lowering import LoweringError, constant, dense_i64, full_like_aval, i32_attr, ir_type, jaxpr_subcomp
+from ..lowering import LoweringError, constant, dense_i64, full_like_aval, i32_attr, ir_type, jaxpr_subcomp, lower_fun
 from ..rules import Zero, broadcast_batched, instantiate, is_undefined
 from . import elementwise as ew
 from . import reductions as red
 from . import shape as sh
 from ._util import aval_of
-from ..lowering import lower_fun
 from .dot import Precision, dot_general
 
 __all__ = [
