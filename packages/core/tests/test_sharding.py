@@ -132,3 +132,65 @@ def test_make_array_from_callback_and_single_device_arrays(mesh):
     np.testing.assert_array_equal(np.asarray(y), X)
     z = ec.make_array_from_process_local_data(NamedSharding(mesh, P("data")), X)
     np.testing.assert_array_equal(np.asarray(z), X)
+
+
+@pytest.mark.parametrize("lhs_spec,rhs_spec", [
+    (P("data", None), P(None, None)),      # rows of lhs
+    (P(None, "model"), P("model", None)),  # the contracted dimension: XLA inserts a reduction
+    (P(None, None), P(None, "model")),     # columns of rhs
+    (P("data", "model"), P("model", None)),  # both axes at once
+])
+def test_matmul_sharded_along_each_axis(mesh, lhs_spec, rhs_spec):
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(8, 6)).astype(np.float32)
+    b = rng.normal(size=(6, 4)).astype(np.float32)
+    f = ec.jit(lambda u, v: u @ v, in_shardings=(NamedSharding(mesh, lhs_spec), NamedSharding(mesh, rhs_spec)))
+    np.testing.assert_allclose(np.asarray(f(a, b)), a @ b, rtol=1e-5, atol=1e-5)
+
+
+def _mlp_problem():
+    rng = np.random.default_rng(1)
+    params = {"w1": rng.normal(0, 0.5, (4, 16)).astype(np.float32), "b1": np.zeros(16, np.float32),
+              "w2": rng.normal(0, 0.5, (16, 2)).astype(np.float32), "b2": np.zeros(2, np.float32)}
+    x = rng.normal(size=(16, 4)).astype(np.float32)
+    y = rng.normal(size=(16, 2)).astype(np.float32)
+
+    def loss(p, x, y):
+        h = jnp.tanh(x @ p["w1"] + p["b1"])
+        return jnp.mean((h @ p["w2"] + p["b2"] - y) ** 2)
+
+    def step(p, x, y):
+        g = ec.grad(loss)(p, x, y)
+        return ec.tree.map(lambda a, b: a - 0.1 * b, p, g)
+
+    return params, x, y, step
+
+
+def test_mlp_step_data_parallel_and_tensor_parallel_match_unsharded(mesh):
+    params, x, y, step = _mlp_problem()
+    expected = ec.jit(step)(params, x, y)
+    replicated = NamedSharding(mesh, P())
+    # data parallel: the batch split over all 8 devices, parameters replicated
+    flat = ec.make_mesh((8,), ("batch",))
+    dp = ec.jit(step, in_shardings=(NamedSharding(flat, P()), NamedSharding(flat, P("batch")),
+                                    NamedSharding(flat, P("batch"))), out_shardings=NamedSharding(flat, P()))
+    got = dp(params, x, y)
+    for k in params:
+        np.testing.assert_allclose(np.asarray(got[k]), np.asarray(expected[k]), rtol=1e-5, atol=1e-6)
+    # Megatron-style tensor parallel: w1 split by columns, w2 by rows over "model"; batch over "data"
+    tp_params = {"w1": NamedSharding(mesh, P(None, "model")), "b1": NamedSharding(mesh, P("model")),
+                 "w2": NamedSharding(mesh, P("model", None)), "b2": replicated}
+    tp = ec.jit(step, in_shardings=(tp_params, NamedSharding(mesh, P("data")), NamedSharding(mesh, P("data"))),
+                out_shardings=tp_params)
+    got = tp(params, x, y)
+    assert got["w1"].sharding == tp_params["w1"] and got["w2"].addressable_shards[0].data.shape == (8, 2)
+    for k in params:
+        np.testing.assert_allclose(np.asarray(got[k]), np.asarray(expected[k]), rtol=1e-5, atol=1e-6)
+
+
+def test_visualize_array_sharding(mesh, capsys):
+    x = ec.device_put(np.ones((8, 8), np.float32), NamedSharding(mesh, P("data", "model")))
+    table = ec.debug.visualize_array_sharding(x)
+    assert table.count("dev ") == 8 and "dev 7" in table
+    assert "dev 0-7" in ec.debug.visualize_array_sharding(ec.device_put(np.ones(4, np.float32), NamedSharding(mesh, P())))
+    assert capsys.readouterr().out.count("+") > 4

@@ -23,7 +23,8 @@ from .core import Primitive, get_aval
 from .jaxpr import ClosedJaxpr, Jaxpr, Literal
 from .rules import moveaxis_to_front
 
-__all__ = ["callback", "print", "disable_jit", "debug_callback_p", "check_nans", "find_nan_source"]
+__all__ = ["callback", "print", "disable_jit", "debug_callback_p", "check_nans", "find_nan_source",
+           "visualize_array_sharding"]
 
 _builtin_print = print
 _registry = tree_util.registry
@@ -230,3 +231,47 @@ def disable_jit(disable: bool = True) -> Iterator[None]:
     finally:
         config.update("disable_jit", previous)
 
+
+
+# ----------------------------------------------------------------------------------------------
+# Seeing how an array is laid out
+
+def visualize_array_sharding(x: Any, *, max_width: int = 80) -> str:
+    """Print (and return) a text table of which devices hold which block of a 1-d or 2-d array.
+
+    >>> import ember.core as ec
+    >>> _ = ec.debug.visualize_array_sharding(ec.numpy.zeros((4, 4)))  # doctest: +ELLIPSIS
+    ...
+    """
+    shape = x.shape
+    if len(shape) not in (1, 2):
+        raise ValueError(f"visualize_array_sharding: only 1-d and 2-d arrays can be drawn, got shape {shape}")
+    shape2 = shape if len(shape) == 2 else (1, shape[0])
+    index_map = x.sharding.devices_indices_map(shape)
+    blocks: dict[tuple, list[int]] = {}
+    for device, index in index_map.items():
+        index2 = index if len(shape) == 2 else (slice(0, 1), index[0])
+        key = tuple((s.start or 0, s.stop if s.stop is not None else n) for s, n in zip(index2, shape2))
+        blocks.setdefault(key, []).append(device.id)
+    rows = sorted({k[0] for k in blocks})
+    cols = sorted({k[1] for k in blocks})
+    cell = max(6, max(len(_device_label(ids)) for ids in blocks.values()) + 2)
+    width = min(max_width, cell * len(cols))
+    cell = max(1, width // len(cols))
+    lines = ["+" + "+".join("-" * cell for _ in cols) + "+"]
+    for r in rows:
+        text = [_device_label(blocks[(r, c)]).center(cell) for c in cols]
+        lines.append("|" + "|".join(text) + "|")
+        lines.append("+" + "+".join("-" * cell for _ in cols) + "+")
+    table = "\n".join(lines)
+    _builtin_print(table)
+    return table
+
+
+def _device_label(ids: Sequence[int]) -> str:
+    ids = sorted(ids)
+    if len(ids) == 1:
+        return f"dev {ids[0]}"
+    if ids == list(range(ids[0], ids[-1] + 1)):
+        return f"dev {ids[0]}-{ids[-1]}"
+    return "dev " + ",".join(map(str, ids))
