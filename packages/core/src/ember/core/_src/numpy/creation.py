@@ -165,9 +165,13 @@ def asarray(a: Any, dtype: Any = None, order: str | None = None, *, copy: bool |
         if default_device().platform != "cpu" and hasattr(a, "__array__"):
             raise ValueError(f"asarray: cannot convert a {type(a).__name__} to an Array on "
                              f"{default_device().platform} without a copy (copy=False)")
-    if isinstance(a, (Array, Tracer)) and (dtype is None or get_aval(a).dtype == dtypes.canonicalize_dtype(dtype)) \
-            and device is None:
-        return a
+    if isinstance(a, (Array, Tracer)) and device is None:
+        aval = get_aval(a)
+        if dtype is None:
+            return a
+        if aval.dtype == dtypes.canonicalize_dtype(dtype):
+            # an explicit dtype makes the result strongly typed, as in JAX
+            return lax.convert_element_type(a, aval.dtype, weak_type=False) if aval.weak_type else a
     return array(a, dtype=dtype, copy=bool(copy), order=order, device=device)
 
 
@@ -323,6 +327,8 @@ def full_like(a: Any, fill_value: Any, dtype: Any = None, shape: Any = None, *, 
     [2, 2, 2]
     """
     s, d, weak = _like(a, dtype, shape)
+    if device is None and shape is None and isinstance(a, Array) and a.sharding.num_devices > 1:
+        device = a.sharding  # like JAX: the result is laid out as ``a`` is
     if not isinstance(fill_value, (Array, Tracer)) and np.ndim(fill_value) == 0:
         host = np.array(fill_value).astype(d) if not isinstance(fill_value, _py_scalars) else np.array(fill_value, d)
         out = _full_weak_jit(s, host) if weak else _full_jit(s, host)

@@ -122,14 +122,25 @@ def divmod(x: Any, y: Any, /) -> tuple[Any, Any]:  # noqa: A001 - numpy name
     return floor_divide(x, y), remainder(x, y)
 
 
-@numpy_jit
 def power(x: Any, y: Any, /) -> Any:
-    """x ** y. Integer powers of integers stay integer; a static integer exponent multiplies."""
+    """x ** y. Integer powers of integers stay integer; a Python integer exponent multiplies
+    (``x ** 2`` is ``x * x``), decided before compiling so the exponent stays static."""
     check_arraylike("power", x, y)
     if isinstance(y, int) and not isinstance(y, bool) and not _is_bool_like(x):
-        (x,) = promote_args("power", x)
-        if y >= 0 or dtypes.is_inexact(aval(x).dtype):
-            return lax.integer_pow(x, y)
+        return _static_integer_power(x, y)
+    return _power(x, y)
+
+
+@numpy_jit(static_argnums=(1,))
+def _static_integer_power(x: Any, y: int) -> Any:
+    (x,) = promote_args("power", x)
+    if y >= 0 or dtypes.is_inexact(aval(x).dtype):
+        return lax.integer_pow(x, y)
+    return _power(x, y)
+
+
+@numpy_jit
+def _power(x: Any, y: Any) -> Any:
     x, y = _promote_numeric("power", x, y)
     dtype = aval(x).dtype
     if dtype.kind in "iub":
