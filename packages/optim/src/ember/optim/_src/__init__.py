@@ -1,0 +1,1 @@
+"""Private implementation of ember.optim. Import the public names from ``ember.optim``."""

@@ -1,0 +1,1 @@
+"""Newer and experimental optimizers (Optax's ``contrib``): Muon, schedule-free, SOAP."""

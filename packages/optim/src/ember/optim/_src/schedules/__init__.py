@@ -1,0 +1,1 @@
+"""Schedules: functions of the step count returning a hyperparameter value."""
