@@ -160,3 +160,17 @@ def test_gradient_through_stop_of_zero_paths():
 def test_check_grads_of_composite():
     check_grads(lambda x, y: jnp.tanh(x * y) / (1.0 + jnp.exp(-x)), (np.float32([0.3, -0.4]), np.float32([1.2, 0.7])),
                 order=2)
+
+
+def test_aux_values_are_values_not_tracers():
+    x = np.float32([1.0, 2.0])
+    (value, aux), g = ec.value_and_grad(lambda v: (lax.reduce_sum(v * 2, (0,)), {"y": v * 3, "tag": "t"}),
+                                        has_aux=True)(x)
+    assert isinstance(aux["y"], ec.Array) and aux["tag"] == "t"
+    np.testing.assert_allclose(np.asarray(aux["y"]), x * 3)
+    (_, aux_jit), _ = ec.jit(ec.value_and_grad(lambda v: (lax.reduce_sum(v, (0,)), v * 3), has_aux=True))(x)
+    np.testing.assert_allclose(np.asarray(aux_jit), x * 3)
+    _, _, aux_jvp = ec.jvp(lambda v: (v * 2, v + 1), (x,), (x,), has_aux=True)
+    np.testing.assert_allclose(np.asarray(aux_jvp), x + 1)
+    out, _ = ec.vjp(lambda v: (lax.reduce_sum(v, (0,)), jnp.zeros((), np.uint32) + 1), x)
+    assert isinstance(out[1], ec.Array) and int(out[1]) == 1

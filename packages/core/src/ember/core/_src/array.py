@@ -128,7 +128,7 @@ class Array:
             seen[key] = replica_of[device] + 1
         shards = []
         for piece in buf._arrays:
-            device = piece._sharding._device
+            device = transfer.device_of(piece)
             index = index_map[device]
             replica = replica_of[device]
             aval = ShapedArray(_shape_of(index, self.shape), self.dtype, self.weak_type)
@@ -164,7 +164,7 @@ class Array:
     # -- host transfer --
     def _value(self) -> np.ndarray:
         buf = self._checked_buf()
-        if type(buf._sharding) is runtime.SingleDeviceSharding:
+        if type(buf._sharding) is runtime.SingleDeviceSharding or len(buf._sharding._devices) == 1:
             return transfer.fetch(buf)
         if not self.is_fully_addressable:
             raise RuntimeError(

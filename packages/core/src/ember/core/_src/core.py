@@ -123,7 +123,18 @@ def operator_index(x: Any) -> int:
 # Errors
 
 class ConcretizationError(TypeError):
-    """A traced value was used where a concrete Python value is needed."""
+    """A traced value was used where a concrete Python value is needed.
+
+    >>> import ember.core as ec
+    >>> @ec.jit
+    ... def relu(x):
+    ...     return x if x > 0 else 0.0     # Python `if` on a traced value
+    >>> try:
+    ...     relu(1.0)
+    ... except ec.ConcretizationError:
+    ...     print("use jnp.where or lax.cond instead")
+    use jnp.where or lax.cond instead
+    """
 
     def __init__(self, tracer: "Tracer", context: str) -> None:
         where = user_frame_summary()
@@ -137,7 +148,21 @@ class ConcretizationError(TypeError):
 
 
 class UnexpectedTracerError(RuntimeError):
-    """A tracer outlived the transformation that created it (e.g. stored in a global)."""
+    """A tracer outlived the transformation that created it (e.g. stored in a global).
+
+    >>> import ember.core as ec
+    >>> leaked = []
+    >>> @ec.jit
+    ... def f(x):
+    ...     leaked.append(x)       # a tracer escapes the trace
+    ...     return x + 1
+    >>> _ = f(1.0)
+    >>> try:
+    ...     leaked[0] + 1
+    ... except ec.UnexpectedTracerError:
+    ...     print("tracer used after its trace ended")
+    tracer used after its trace ended
+    """
 
 
 # ----------------------------------------------------------------------------------------------

@@ -121,7 +121,17 @@ def _global_aval(shape: Sequence[int], dtype: Any) -> ShapedArray:
 def make_array_from_callback(shape: Sequence[int], sharding: Any, data_callback: Callable[[tuple], Any],
                              dtype: Any = None) -> Array:
     """A global array whose shard for each local device is ``data_callback(index)`` (index: a
-    tuple of slices of the global array)."""
+    tuple of slices of the global array).
+
+    >>> import numpy as np
+    >>> import ember.core as ec
+    >>> from ember.core.sharding import NamedSharding, PartitionSpec as P
+    >>> mesh = ec.make_mesh((ec.device_count(),), ("data",))
+    >>> host = np.arange(8.0, dtype=np.float32)
+    >>> x = ec.make_array_from_callback((8,), NamedSharding(mesh, P("data")), lambda index: host[index])
+    >>> x.tolist(), len(x.addressable_shards) == ec.device_count()
+    ([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], True)
+    """
     shape = canonicalize_shape(shape)
     index_map = sharding.addressable_devices_indices_map(shape)
     devices = [d for d in sharding._device_assignment if d in index_map]
@@ -138,7 +148,17 @@ def make_array_from_callback(shape: Sequence[int], sharding: Any, data_callback:
 
 
 def make_array_from_process_local_data(sharding: Any, local_data: Any, global_shape: Sequence[int] | None = None) -> Array:
-    """A global array from each process's local block (e.g. its part of the batch)."""
+    """A global array from each process's local block (e.g. its part of the batch).
+
+    >>> import numpy as np
+    >>> import ember.core as ec
+    >>> from ember.core.sharding import NamedSharding, PartitionSpec as P
+    >>> mesh = ec.make_mesh((ec.device_count(),), ("data",))
+    >>> local_batch = np.arange(8.0, dtype=np.float32)   # this process's part (here: all of it)
+    >>> batch = ec.make_array_from_process_local_data(NamedSharding(mesh, P("data")), local_batch)
+    >>> batch.shape, batch.sharding.spec
+    ((8,), PartitionSpec('data',))
+    """
     local = np.asarray(local_data)
     index_map = sharding.addressable_devices_indices_map(global_shape or local.shape)
     if global_shape is None:
@@ -166,7 +186,18 @@ def _infer_global_shape(sharding: Any, local_shape: tuple[int, ...]) -> tuple[in
 
 
 def make_array_from_single_device_arrays(shape: Sequence[int], sharding: Any, arrays: Sequence[Array]) -> Array:
-    """A global array from one single-device Array per local device (in ``sharding``'s order)."""
+    """A global array from one single-device Array per local device (in ``sharding``'s order).
+
+    >>> import numpy as np
+    >>> import ember.core as ec
+    >>> from ember.core.sharding import NamedSharding, PartitionSpec as P
+    >>> n = ec.device_count()
+    >>> mesh = ec.make_mesh((n,), ("data",))
+    >>> pieces = [ec.device_put(np.full(8 // n, i, np.float32), d) for i, d in enumerate(mesh.devices.flat)]
+    >>> x = ec.make_array_from_single_device_arrays((8,), NamedSharding(mesh, P("data")), pieces)
+    >>> x.shape, float(x.sum()) == sum(i * (8 // n) for i in range(n))
+    ((8,), True)
+    """
     shape = canonicalize_shape(shape)
     if not arrays:
         raise ValueError("make_array_from_single_device_arrays: no arrays given")

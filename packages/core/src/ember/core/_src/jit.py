@@ -543,12 +543,19 @@ def _leaves_of_shardings(tree: Any) -> list[Any]:
     return [s for s in _registry.flatten(tree, lambda x: isinstance(x, Sharding))[0] if isinstance(s, Sharding)]
 
 
+def _is_sharding_leaf(x: Any) -> bool:
+    """A single sharding (for every leaf), as opposed to a pytree of them."""
+    from .sharding import Sharding
+    from .runtime import Device
+    return isinstance(x, (Sharding, Device)) or type(x).__name__ == "PartitionSpec"
+
+
 def _flat_shardings(spec: Any, dyn_args: tuple, n_leaves: int, what: str, name: str) -> list[Any]:
     """Broadcast an in_shardings prefix tree over the flattened (args, kwargs) leaves."""
     from .sharding import Sharding, to_sharding
     if spec is None:
         return [None] * n_leaves
-    if isinstance(spec, (Sharding,)) or not isinstance(spec, (tuple, list, dict)):
+    if _is_sharding_leaf(spec):
         one = to_sharding(spec, f"jit({name}) {what}")
         return [one] * n_leaves
     spec = tuple(spec) if isinstance(spec, list) else spec
@@ -570,7 +577,7 @@ def _flat_out_shardings(spec: Any, out_tree: Any, name: str) -> list[Any]:
     n = out_tree.num_leaves
     if spec is None:
         return [None] * n
-    if isinstance(spec, Sharding) or not isinstance(spec, (tuple, list, dict)):
+    if _is_sharding_leaf(spec):
         return [to_sharding(spec, f"jit({name}) out_shardings")] * n
     is_leaf = lambda x: x is None or isinstance(x, Sharding) or type(x).__name__ == "PartitionSpec"  # noqa: E731
     proxy = out_tree.unflatten([0] * n)
@@ -596,6 +603,10 @@ def _to_jit_arg(x: Any, name: str) -> Array:
     if isinstance(x, ShapeDtypeStruct):
         raise TypeError(f"jit({name}): got a ShapeDtypeStruct; abstract arguments are for .lower() and "
                         "eval_shape, not for calls")
+    if hasattr(x, "__jax_array__"):  # an array stand-in: its array is the argument
+        x = x.__jax_array__()
+        if isinstance(x, Array):
+            return x
     try:
         return to_array(x)
     except TypeError:
@@ -753,11 +764,13 @@ def _shard_arg_fallback(x: Any, sharding: Any, layout: Any) -> Any:
 def make_jaxpr(fun: Callable[..., Any], static_argnums: Any = (), return_shape: bool = False) -> Callable[..., Any]:
     """A function that returns ``fun``'s program for the given arguments (arrays or ShapeDtypeStructs).
 
-    >>> import ember.core as ec
-    >>> print(ec.make_jaxpr(lambda x: x + 1.0)(1.0))
-    { lambda ; a:f32[]. let
-        b:f32[] = add a 1.0:f32[]
-      in (b,) }
+    >>> import ember.core as ec, ember.core.numpy as jnp
+    >>> print(ec.make_jaxpr(lambda x: jnp.sin(x) * 2.0)(jnp.ones(3)))
+    { lambda ; a:f32[3]. let
+        b:f32[3] = sin a
+        c:f32[3] = broadcast_in_dim[broadcast_dimensions=() shape=(3,)] 2.0:f32[]
+        d:f32[3] = mul b c
+      in (d,) }
     """
     static = _normalize_argnums(static_argnums, "static_argnums")
 

@@ -32,7 +32,13 @@ Policy = Callable[..., bool]
 # Policies: which intermediate results may be saved for the backward pass
 
 class checkpoint_policies:  # noqa: N801 - JAX's name
-    """Saving policies for ``checkpoint(f, policy=...)`` (``jax.checkpoint_policies``)."""
+    """Saving policies for ``checkpoint(f, policy=...)`` (``jax.checkpoint_policies``).
+
+    >>> import ember.core as ec, ember.core.numpy as jnp
+    >>> f = ec.checkpoint(lambda x: jnp.sin(x) @ x, policy=ec.checkpoint_policies.dots_saveable)
+    >>> round(float(ec.grad(lambda x: f(x).sum())(jnp.ones((2, 2)))[0, 0]), 4)
+    2.7635
+    """
 
     @staticmethod
     def nothing_saveable(prim: Any, *_: Any, **__: Any) -> bool:

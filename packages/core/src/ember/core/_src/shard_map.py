@@ -408,10 +408,10 @@ def shard_map(f: Callable[..., Any], mesh: Mesh | None = None, in_specs: Any = N
 
     >>> import ember.core as ec
     >>> from ember.core.sharding import P
-    >>> mesh = ec.make_mesh((1,), ("i",))
-    >>> total = ec.shard_map(lambda x: ec.lax.psum(x.sum(), "i"), mesh=mesh, in_specs=P("i"), out_specs=P())
-    >>> float(total(ec.numpy.arange(4.0)))
-    6.0
+    >>> mesh = ec.make_mesh((ec.device_count(),), ("i",))   # every device on one axis
+    >>> total = ec.jit(ec.shard_map(lambda x: ec.lax.psum(x.sum(), "i"), mesh=mesh, in_specs=P("i"), out_specs=P()))
+    >>> float(total(ec.numpy.arange(8.0)))   # each device sums its block, psum adds the blocks
+    28.0
     """
     if auto:
         raise NotImplementedError("shard_map: auto (partially manual) axes are not supported yet")
@@ -469,7 +469,14 @@ def pmap(fun: Callable[..., Any], axis_name: Any = None, *, in_axes: Any = 0, ou
          devices: Sequence[Any] | None = None, static_broadcasted_argnums: Any = (),
          donate_argnums: Any = ()) -> Callable[..., Any]:
     """Map ``fun`` over the leading axis of its inputs, one slice per device (``jax.pmap``),
-    written as ``jit`` of ``shard_map`` over a one-axis mesh."""
+    written as ``jit`` of ``shard_map`` over a one-axis mesh.
+
+    >>> import ember.core as ec, ember.core.numpy as jnp
+    >>> n = ec.local_device_count()
+    >>> f = ec.pmap(lambda x: x / ec.lax.psum(x, "i"), axis_name="i")
+    >>> float(f(jnp.ones(n)).sum())
+    1.0
+    """
     from . import api
     from .jit import jit
     name = axis_name if axis_name is not None else "_pmap"

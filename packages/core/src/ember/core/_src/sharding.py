@@ -231,8 +231,9 @@ def make_mesh(axis_shapes: Sequence[int], axis_names: Sequence[str], *, devices:
     """A mesh of ``axis_shapes`` over ``devices`` (default: all devices, in order).
 
     >>> import ember.core as ec
-    >>> ec.make_mesh((1,), ("data",)).axis_names
-    ('data',)
+    >>> mesh = ec.make_mesh((ec.device_count(), 1), ("data", "model"))
+    >>> mesh.axis_names, mesh.shape["model"]
+    (('data', 'model'), 1)
     """
     axis_shapes = tuple(int(s) for s in axis_shapes)
     devices = list(devices) if devices is not None else list(runtime.default_backend().devices)

@@ -93,6 +93,8 @@ def array(object: Any, dtype: Any = None, copy: bool = True, order: str | None =
     """
     if order not in (None, "C", "K", "A"):
         raise NotImplementedError(f"array: only C order is supported, got order={order!r}")
+    if hasattr(object, "__jax_array__") and not isinstance(object, (Array, Tracer)):
+        object = object.__jax_array__()  # noqa: A001 - an array stand-in (e.g. an nn Variable)
     out_dtype = None if dtype is None else dtypes.canonicalize_dtype(dtype)
     if isinstance(object, (Array, Tracer)):
         out = object if out_dtype is None else lax.convert_element_type(object, out_dtype)

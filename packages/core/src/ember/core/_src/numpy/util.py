@@ -18,7 +18,14 @@ _scalar_types = (bool, int, float, complex)
 
 
 def is_arraylike(x: Any) -> bool:
-    return isinstance(x, (Array, Tracer, np.ndarray, np.generic)) or type(x) in _scalar_types
+    return isinstance(x, (Array, Tracer, np.ndarray, np.generic)) or type(x) in _scalar_types \
+        or hasattr(x, "__jax_array__")
+
+
+def unwrap(x: Any) -> Any:
+    """Objects that stand for an array (``__jax_array__``, e.g. an ember.nn Variable) -> the array."""
+    method = getattr(x, "__jax_array__", None)
+    return x if method is None or isinstance(x, (Array, Tracer)) else method()
 
 
 def check_arraylike(name: str, *args: Any) -> None:
@@ -57,6 +64,7 @@ def broadcast_to_shape(x: Any, shape: tuple[int, ...]) -> Any:
 
 def promote_dtypes(*args: Any) -> list[Any]:
     """Convert ``args`` to their common dtype (JAX promotion, weak types respected)."""
+    args = [unwrap(a) for a in args]
     if len(args) < 2:
         return [args[0]] if args else []
     dtype, weak = dtypes.result_type(*args, return_weak_type_flag=True)
@@ -72,6 +80,7 @@ def _convert(x: Any, dtype: np.dtype, weak: bool) -> Any:
 
 def promote_dtypes_inexact(*args: Any) -> list[Any]:
     """Like ``promote_dtypes`` but integers and bools become the default float."""
+    args = tuple(unwrap(a) for a in args)
     dtype, weak = dtypes.result_type(*args, return_weak_type_flag=True)
     if not dtypes.is_inexact(dtype):
         dtype = dtypes.default_float_dtype()

@@ -104,8 +104,9 @@ def broadcast_in_dim(x: Any, shape: Sequence[int], broadcast_dimensions: Sequenc
     """Broadcast ``x`` to ``shape``; operand dimension i becomes result dimension broadcast_dimensions[i]."""
     shape = canonicalize_shape(shape)
     dims = tuple(operator_index(d) for d in broadcast_dimensions)
-    if aval_of(x).shape == shape and dims == tuple(range(len(shape))) and not isinstance(x, (int, float, bool, complex)):
-        return x
+    if aval_of(x).shape == shape and dims == tuple(range(len(shape))) and \
+            not isinstance(x, (int, float, bool, complex, np.ndarray, np.generic)):
+        return x  # an array already of that shape (constants still become arrays)
     return broadcast_in_dim_p.bind(x, shape=shape, broadcast_dimensions=dims)
 
 

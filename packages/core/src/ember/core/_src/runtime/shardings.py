@@ -45,10 +45,13 @@ def cpp_sharding(devices: Sequence[Any], hlo_sharding: Any) -> Any:
     return _jax.GSPMDSharding(list(devices), hlo_sharding)
 
 
-def output_hlo_shardings(loaded_executable: Any) -> list[Any]:
-    """The shardings XLA chose for an SPMD executable's outputs."""
-    return [xc.HloSharding.from_proto(s) if not isinstance(s, xc.HloSharding) else s
-            for s in loaded_executable.get_output_shardings()]
+def output_hlo_shardings(loaded_executable: Any, num_outputs: int) -> list[Any]:
+    """The shardings XLA chose for an SPMD executable's outputs (replicated when it reports none,
+    as for a one-device program)."""
+    chosen = loaded_executable.get_output_shardings()
+    if chosen is None:
+        return [xc.HloSharding.replicate()] * num_outputs
+    return [xc.HloSharding.from_proto(s) if not isinstance(s, xc.HloSharding) else s for s in chosen]
 
 
 def input_hlo_shardings(loaded_executable: Any) -> list[Any]:

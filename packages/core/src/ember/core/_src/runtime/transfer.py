@@ -61,7 +61,15 @@ def copy_to_device(buffer: Any, device: Any) -> Any:
 
 
 def device_of(buffer: Any) -> Any:
-    return buffer._sharding._device
+    """The device of a buffer that lives on one device (whatever kind of sharding it carries)."""
+    sharding = buffer._sharding
+    device = getattr(sharding, "_device", None)
+    if device is not None:
+        return device
+    devices = list(sharding._devices)
+    if len(devices) != 1:
+        raise ValueError(f"the array spans {len(devices)} devices; it has no single device")
+    return devices[0]
 
 
 def block_until_ready(buffers: list[Any]) -> None:

@@ -37,8 +37,9 @@ def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
     """``(fun(*primals), J·tangents)``: the Jacobian-vector product, in one forward pass.
 
     >>> import ember.core as ec, ember.core.numpy as jnp
-    >>> ec.jvp(jnp.sin, (0.0,), (1.0,))[1]
-    Array(1., dtype=float32, weak_type=True)
+    >>> y, dy = ec.jvp(jnp.sin, (0.0,), (1.0,))
+    >>> float(y), float(dy)
+    (0.0, 1.0)
     """
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError("jvp: primals and tangents must be tuples (one entry per positional argument), "
@@ -56,23 +57,14 @@ def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
         if dtypes.is_inexact(pa.dtype) and ta.dtype != pa.dtype and not (ta.weak_type or pa.weak_type):
             raise TypeError(f"jvp: tangent {i} has dtype {ta.dtype.name} but its primal has dtype {pa.dtype.name}")
     tangents_in = [t if dtypes.is_inexact(get_aval(p).dtype) else Zero(get_aval(p)) for p, t in zip(p_leaves, t_leaves)]
-    out_tree_cell: list[Any] = []
-
-    def flat(*xs: Any) -> list[Any]:
-        out = fun(*p_tree.unflatten(xs))
-        if has_aux:
-            out, aux = _split_aux(out, "jvp")
-            out_tree_cell.append(aux)
-        leaves, tree = _registry.flatten(out)
-        out_tree_cell.insert(0, tree)
-        return leaves
-
-    primals_out, tangents_out = jvp_flat(flat, p_leaves, tangents_in)
-    out_tree = out_tree_cell[0]
-    tangents_out = [_zeros_for(p) if type(t) is Zero else t for p, t in zip(primals_out, tangents_out)]
+    flat, trees = _flat_with_aux(fun, p_tree, has_aux, "jvp")
+    primals_all, tangents_all = jvp_flat(flat, p_leaves, tangents_in)
+    out_tree, n_out = trees["out"], trees["n_out"]
+    primals_out = [_as_array(p) for p in primals_all[:n_out]]
+    tangents_out = [_zeros_for(p) if type(t) is Zero else t for p, t in zip(primals_out, tangents_all[:n_out])]
     result = (out_tree.unflatten(primals_out), out_tree.unflatten(tangents_out))
     if has_aux:
-        return result + (_strip_tracers(out_tree_cell[1]),)
+        return result + (trees["aux"].unflatten([_as_array(a) for a in primals_all[n_out:]]),)
     return result
 
 
@@ -89,10 +81,6 @@ def _split_aux(out: Any, what: str) -> tuple[Any, Any]:
         raise TypeError(f"{what}(..., has_aux=True): the function must return a pair (output, aux), "
                         f"got {type(out).__name__}")
     return out[0], out[1]
-
-
-def _strip_tracers(aux: Any) -> Any:
-    return aux
 
 
 # ----------------------------------------------------------------------------------------------
@@ -141,19 +129,10 @@ def linearize(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> 
     Array(2., dtype=float32, weak_type=True)
     """
     p_leaves, p_tree = _registry.flatten(primals)
-    cell: list[Any] = []
-
-    def flat(*xs: Any) -> list[Any]:
-        out = fun(*p_tree.unflatten(xs))
-        if has_aux:
-            out, aux = _split_aux(out, "linearize")
-            cell.append(aux)
-        leaves, tree = _registry.flatten(out)
-        cell.insert(0, tree)
-        return leaves
-
-    primals_out, linear, out_nonzero, _ = linearize_flat(flat, p_leaves)
-    out_tree = cell[0]
+    flat, trees = _flat_with_aux(fun, p_tree, has_aux, "linearize")
+    primals_all, linear, nonzero_all, _ = linearize_flat(flat, p_leaves)
+    out_tree, n_out = trees["out"], trees["n_out"]
+    primals_out, out_nonzero = primals_all[:n_out], nonzero_all[:n_out]
     out_avals = [get_aval(p) for p in primals_out]
 
     def f_jvp(*tangents: Any) -> Any:
@@ -164,8 +143,8 @@ def linearize(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> 
         leaves = [next(outs) if nz else _zeros_for_aval(a) for nz, a in zip(out_nonzero, out_avals)]
         return out_tree.unflatten(leaves)
 
-    result = (out_tree.unflatten(primals_out), f_jvp)
-    return result + (cell[1],) if has_aux else result
+    result = (out_tree.unflatten([_as_array(p) for p in primals_out]), f_jvp)
+    return result + (trees["aux"].unflatten([_as_array(a) for a in primals_all[n_out:]]),) if has_aux else result
 
 
 def _zeros_for_aval(aval: ShapedArray) -> Any:
@@ -257,19 +236,11 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False, reduce_ax
     (Array(6., dtype=float32, weak_type=True),)
     """
     p_leaves, p_tree = _registry.flatten(primals)
-    cell: list[Any] = []
-
-    def flat(*xs: Any) -> list[Any]:
-        out = fun(*p_tree.unflatten(xs))
-        if has_aux:
-            out, aux = _split_aux(out, "vjp")
-            cell.append(aux)
-        leaves, tree = _registry.flatten(out)
-        cell.insert(0, tree)
-        return leaves
-
-    primals_out, linear, out_nonzero, _ = linearize_flat(flat, p_leaves)
-    out_tree = cell[0]
+    flat, trees = _flat_with_aux(fun, p_tree, has_aux, "vjp")
+    primals_all, linear, nonzero_all, _ = linearize_flat(flat, p_leaves)
+    out_tree, n_out = trees["out"], trees["n_out"]
+    primals_out, out_nonzero = primals_all[:n_out], nonzero_all[:n_out]
+    n_aux_nonzero = sum(nonzero_all[n_out:])  # aux outputs are outputs too; they get zero cotangents
     in_avals = [get_aval(p) for p in p_leaves]
     out_avals = [get_aval(p) for p in primals_out]
 
@@ -283,12 +254,58 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False, reduce_ax
                 raise ValueError(f"vjp: cotangent {i} has shape {get_aval(ct).shape}, expected {aval.shape} "
                                  "(the shape of the corresponding output)")
         nonzero_cts = [ct for ct, nz in zip(ct_leaves, out_nonzero) if nz]
-        cts_in = transpose_linear(linear, nonzero_cts)
+        aux_cts = [Zero(a) for a, nz in zip(linear.out_avals[len(nonzero_cts):], range(n_aux_nonzero))]
+        cts_in = transpose_linear(linear, nonzero_cts + aux_cts)
         leaves = [_ct_value(ct, aval) for ct, aval in zip(cts_in, in_avals)]
         return tuple(p_tree.unflatten(leaves))
 
-    result = (out_tree.unflatten(primals_out), f_vjp)
-    return result + (cell[1],) if has_aux else result
+    result = (out_tree.unflatten([_as_array(p) for p in primals_out]), f_vjp)
+    return result + (trees["aux"].unflatten([_as_array(a) for a in primals_all[n_out:]]),) if has_aux else result
+
+
+def _flat_with_aux(fun: Callable[..., Any], in_tree: Any, has_aux: bool, what: str) -> tuple[Callable[..., list[Any]], dict]:
+    """``fun`` as a flat function whose outputs are its output leaves, then its aux leaves: aux
+    values leave a transformation as ordinary outputs (values, never tracers)."""
+    trees: dict[str, Any] = {}
+
+    def flat(*xs: Any) -> list[Any]:
+        out = fun(*in_tree.unflatten(xs))
+        aux_arrays: list[Any] = []
+        if has_aux:
+            out, aux = _split_aux(out, what)
+            aux_leaves, aux_tree = _registry.flatten(aux)
+            # array leaves come out as outputs; anything else (strings, ints of config) as it is
+            kinds = [_is_array(leaf) for leaf in aux_leaves]
+            aux_arrays = [leaf for leaf, k in zip(aux_leaves, kinds) if k]
+            others = [leaf for leaf, k in zip(aux_leaves, kinds) if not k]
+            trees["aux"] = _AuxTree(aux_tree, kinds, others)
+        leaves, trees["out"] = _registry.flatten(out)
+        trees["n_out"] = len(leaves)
+        return leaves + aux_arrays
+
+    return flat, trees
+
+
+class _AuxTree:
+    def __init__(self, treedef: Any, kinds: list[bool], others: list[Any]) -> None:
+        self.treedef, self.kinds, self.others = treedef, kinds, others
+
+    def unflatten(self, arrays: Sequence[Any]) -> Any:
+        it_a, it_o = iter(arrays), iter(self.others)
+        return self.treedef.unflatten([next(it_a) if k else next(it_o) for k in self.kinds])
+
+
+def _is_array(x: Any) -> bool:
+    from ..array import Array
+    return isinstance(x, (Array, Tracer, np.ndarray, np.generic)) or type(x) in (float, complex)
+
+
+def _as_array(x: Any) -> Any:
+    """A constant output (a NumPy scalar that never met an input) as an Array, like the rest."""
+    if isinstance(x, (np.ndarray, np.generic)):
+        from ..dispatch import to_array
+        return to_array(x)
+    return x
 
 
 def _ct_value(ct: Any, aval: ShapedArray) -> Any:

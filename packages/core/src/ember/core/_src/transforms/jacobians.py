@@ -62,7 +62,12 @@ def _unravel(out_leaf: Any, in_leaves: Sequence[Any], sizes: Sequence[int], batc
 
 def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False,
            holomorphic: bool = False) -> Callable[..., Any]:
-    """The Jacobian of ``fun`` by forward mode (one jvp per input element, vectorised)."""
+    """The Jacobian of ``fun`` by forward mode (one jvp per input element, vectorised).
+
+    >>> import ember.core as ec, ember.core.numpy as jnp
+    >>> ec.jacfwd(lambda x: x ** 2)(jnp.array([1.0, 2.0])).tolist()
+    [[2.0, 0.0], [0.0, 4.0]]
+    """
 
     @functools.wraps(fun)
     def jac(*args: Any, **kwargs: Any) -> Any:
@@ -103,7 +108,12 @@ def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: b
 
 def jacrev(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False,
            holomorphic: bool = False, allow_int: bool = False) -> Callable[..., Any]:
-    """The Jacobian of ``fun`` by reverse mode (one vjp per output element, vectorised)."""
+    """The Jacobian of ``fun`` by reverse mode (one vjp per output element, vectorised).
+
+    >>> import ember.core as ec, ember.core.numpy as jnp
+    >>> ec.jacobian(lambda x: jnp.sin(x[0]) * x)(jnp.array([0.0, 2.0])).tolist()
+    [[0.0, 0.0], [2.0, 0.0]]
+    """
 
     @functools.wraps(fun)
     def jac(*args: Any, **kwargs: Any) -> Any:
@@ -157,6 +167,11 @@ def _assemble(out_tree: Any, per_out: list[list[Any]], d_tree: Any, argnums: int
 
 def hessian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False,
             holomorphic: bool = False) -> Callable[..., Any]:
-    """The Hessian of a scalar ``fun``: ``jacfwd(jacrev(fun))``."""
+    """The Hessian of a scalar ``fun``: ``jacfwd(jacrev(fun))``.
+
+    >>> import ember.core as ec, ember.core.numpy as jnp
+    >>> ec.hessian(lambda x: jnp.sum(x ** 3))(jnp.array([1.0, 2.0])).tolist()
+    [[6.0, 0.0], [0.0, 12.0]]
+    """
     return jacfwd(jacrev(fun, argnums, has_aux=has_aux, holomorphic=holomorphic), argnums,
                   has_aux=has_aux, holomorphic=holomorphic)
