@@ -194,3 +194,16 @@ def test_visualize_array_sharding(mesh, capsys):
     assert table.count("dev ") == 8 and "dev 7" in table
     assert "dev 0-7" in ec.debug.visualize_array_sharding(ec.device_put(np.ones(4, np.float32), NamedSharding(mesh, P())))
     assert capsys.readouterr().out.count("+") > 4
+
+
+def test_repeated_spmd_calls_with_consts_unused_and_single_device_arguments(mesh):
+    # the C++ dispatcher's cache-hit path: arguments that must be resharded go through the
+    # fallback, consts and pruned arguments are counted right (a regression: it passed too few)
+    rep = NamedSharding(mesh, P())
+    w = ec.device_put(np.ones((4, 4), np.float32), rep)
+    unused = ec.device_put(np.ones(3, np.float32), rep)
+    c = jnp.arange(4.0)
+    f = ec.jit(lambda w, u, x: (x @ w) * c)
+    x = jnp.ones((1, 4))
+    for _ in range(3):
+        np.testing.assert_allclose(np.asarray(f(w, unused, x)), [[0.0, 4.0, 8.0, 12.0]])

@@ -38,6 +38,13 @@ def initialize(coordinator_address: str, num_processes: int, process_id: int,
 
     ``num_local_devices`` CPU devices per process (default: ``config.num_cpu_devices`` or 1).
     A peer that stops answering for ``heartbeat_timeout_seconds`` fails the job.
+
+    >>> import ember.core as ec
+    >>> # in each of 2 processes (process_id 0 and 1), before any other ember.core call:
+    >>> # ec.distributed.initialize("10.0.0.1:1234", num_processes=2, process_id=0)
+    >>> # afterwards ec.devices() lists both processes' devices and ec.process_count() == 2
+    >>> ec.distributed.is_initialized()
+    False
     """
     if not isinstance(num_processes, int) or num_processes < 1:
         raise ValueError(f"distributed.initialize: num_processes must be a positive int, got {num_processes!r}")
@@ -74,6 +81,12 @@ def initialize(coordinator_address: str, num_processes: int, process_id: int,
 
 
 def is_initialized() -> bool:
+    """True after ``initialize`` joined a multi-process job.
+
+    >>> import ember.core as ec
+    >>> ec.distributed.is_initialized()   # True after ec.distributed.initialize(...)
+    False
+    """
     return bool(_state)
 
 
@@ -84,7 +97,12 @@ def client() -> Any:
 
 
 def barrier(name: str, timeout_seconds: float = 60.0) -> None:
-    """Wait until every process reaches ``barrier(name)``; raise after ``timeout_seconds``."""
+    """Wait until every process reaches ``barrier(name)``; raise after ``timeout_seconds``.
+
+    >>> import ember.core as ec
+    >>> if ec.distributed.is_initialized():   # a no-op question in a single-process program
+    ...     ec.distributed.barrier("after-setup", timeout_seconds=60)
+    """
     if not _state:
         return
     try:
@@ -94,7 +112,11 @@ def barrier(name: str, timeout_seconds: float = 60.0) -> None:
 
 
 def shutdown() -> None:
-    """Leave the job (called automatically at exit)."""
+    """Leave the job (called automatically at exit).
+
+    >>> import ember.core as ec
+    >>> ec.distributed.shutdown()   # leaving a job you never joined does nothing
+    """
     with _lock:
         if not _state:
             return

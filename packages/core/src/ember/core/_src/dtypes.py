@@ -52,7 +52,15 @@ _to_32 = {int64: int32, uint64: uint32, float64: float32, complex128: complex64}
 
 
 class TypePromotionError(TypeError):
-    """Two dtypes have no common type in the promotion lattice (e.g. two different float8s)."""
+    """Two dtypes have no common type in the promotion lattice (e.g. two different float8s).
+
+    >>> from ember.core import dtypes
+    >>> try:
+    ...     dtypes.promote_types(dtypes.float8_e4m3fn, dtypes.float8_e5m2)
+    ... except dtypes.TypePromotionError:
+    ...     print("no common type: cast one explicitly")
+    no common type: cast one explicitly
+    """
 
 
 def _x64() -> bool:
@@ -89,7 +97,13 @@ def _canonicalize(dtype: np.dtype, x64: bool) -> np.dtype:
 
 
 def canonicalize_dtype(dtype: Any) -> np.dtype:
-    """The dtype ember actually uses: 64-bit types become 32-bit unless ``enable_x64`` is set."""
+    """The dtype ember actually uses: 64-bit types become 32-bit unless ``enable_x64`` is set.
+
+    >>> import numpy as np
+    >>> from ember.core import dtypes
+    >>> dtypes.canonicalize_dtype(np.float64)   # without enable_x64
+    dtype('float32')
+    """
     if type(dtype) is not np.dtype:
         dtype = to_dtype(dtype)
     return _canonicalize(dtype, config.enable_x64)
@@ -166,7 +180,13 @@ def _from_node(node: Any) -> tuple[np.dtype, bool]:
 
 
 def promote_types(a: Any, b: Any) -> np.dtype:
-    """The dtype both ``a`` and ``b`` promote to (strong types, like ``np.promote_types``)."""
+    """The dtype both ``a`` and ``b`` promote to (strong types, like ``np.promote_types``).
+
+    >>> import numpy as np
+    >>> from ember.core import dtypes
+    >>> dtypes.promote_types(np.int8, np.uint8), dtypes.promote_types(dtypes.bfloat16, np.float16)
+    (dtype('int16'), dtype('float32'))
+    """
     node = _join(to_dtype(a, argname="a"), to_dtype(b, argname="b"))
     if isinstance(node, str):
         return _from_node(node)[0] if node != _WEAK_FLOAT else float64
@@ -203,6 +223,13 @@ def dtype_of(x: Any, *, canonicalize: bool = True) -> np.dtype:
 
 
 def is_weakly_typed(x: Any) -> bool:
+    """True when ``x`` is weakly typed (a Python scalar, or an array computed from them only).
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.core import dtypes
+    >>> dtypes.is_weakly_typed(jnp.asarray(1.0)), dtypes.is_weakly_typed(jnp.ones(2))
+    (True, False)
+    """
     if type(x) in (int, float, complex):
         return True
     aval = getattr(x, "aval", None)
@@ -262,7 +289,13 @@ _supported_inexact = frozenset(inexact_dtypes)
 
 
 def issubdtype(arg1: Any, arg2: Any) -> bool:
-    """Like ``np.issubdtype`` but knows that bfloat16 and the float8s are floating types."""
+    """Like ``np.issubdtype`` but knows that bfloat16 and the float8s are floating types.
+
+    >>> import numpy as np
+    >>> from ember.core import dtypes
+    >>> dtypes.issubdtype(dtypes.bfloat16, np.floating), dtypes.issubdtype(np.int32, np.floating)
+    (True, False)
+    """
     if isinstance(arg2, type) and arg2 in _categories:
         try:
             d = np.dtype(arg1 if isinstance(arg1, (type, str, np.dtype)) else getattr(arg1, "dtype", arg1))
@@ -273,11 +306,23 @@ def issubdtype(arg1: Any, arg2: Any) -> bool:
 
 
 def finfo(dtype: Any) -> Any:
-    """Machine limits of a floating type, bfloat16 and float8 included."""
+    """Machine limits of a floating type, bfloat16 and float8 included.
+
+    >>> from ember.core import dtypes
+    >>> float(dtypes.finfo(dtypes.bfloat16).eps)
+    0.0078125
+    """
     return ml_dtypes.finfo(to_dtype(dtype))
 
 
 def iinfo(dtype: Any) -> Any:
+    """Machine limits of an integer type (``np.iinfo``).
+
+    >>> import numpy as np
+    >>> from ember.core import dtypes
+    >>> int(dtypes.iinfo(np.int8).max)
+    127
+    """
     return ml_dtypes.iinfo(to_dtype(dtype))
 
 

@@ -23,6 +23,7 @@ from .core import Primitive, ShapedArray, Tracer, eval_trace, get_aval, trace_st
 from .dispatch import Executable, compile_jaxpr, compile_spmd, default_device, to_array
 from .jaxpr import ClosedJaxpr, Jaxpr, Var
 from .lowering import call_jaxpr, lower_jaxpr
+from .runtime import ArrayImpl as runtime_ArrayImpl
 from .runtime import RuntimeError_ as runtime_error
 from .runtime import fast_dispatch, transfer
 from .tracing import trace_to_jaxpr
@@ -545,8 +546,8 @@ def _leaves_of_shardings(tree: Any) -> list[Any]:
 
 def _is_sharding_leaf(x: Any) -> bool:
     """A single sharding (for every leaf), as opposed to a pytree of them."""
-    from .sharding import Sharding
     from .runtime import Device
+    from .sharding import Sharding
     return isinstance(x, (Sharding, Device)) or type(x).__name__ == "PartitionSpec"
 
 
@@ -751,11 +752,16 @@ def _make_jit(fun: Callable[..., Any], options: dict[str, Any]) -> Any:
 
 
 def _shard_arg_fallback(x: Any, sharding: Any, layout: Any) -> Any:
-    """Called by the C++ dispatcher for an argument that is not already a device buffer."""
-    if isinstance(x, Array):
-        x = x._checked_buf()
-        return x if x._sharding is sharding else transfer.copy_to_device(x, sharding._device)
-    return to_array(x, device=getattr(sharding, "_device", None))._buf
+    """Called by the C++ dispatcher for an argument not already laid out as the program expects:
+    a device buffer with another sharding, a NumPy array, a Python scalar."""
+    from .dispatch import reshard_buffer
+    from .sharding import sharding_for_cpp
+    target = sharding_for_cpp(sharding)
+    if isinstance(x, runtime_ArrayImpl):
+        x = from_buffer(x, x.aval)
+    elif not isinstance(x, Array):
+        x = to_array(x)
+    return reshard_buffer(x, target)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -181,30 +181,64 @@ def _seed(seed: Any) -> Any:
 
 def key(seed: int | Any, *, impl: Any = None, dtype: Any = None) -> Any:
     """Same as ``PRNGKey``: ember's keys are raw ``uint32[2]`` arrays (JAX's ``key`` returns a
-    typed scalar key instead; every ember random function takes the raw key)."""
+    typed scalar key instead; every ember random function takes the raw key).
+
+    >>> import ember.core.random as random
+    >>> key = random.key(42)
+    >>> key.dtype, key.shape                      # a raw key, not a typed key<fry> scalar
+    (dtype('uint32'), (2,))
+    >>> key, subkey = random.split(key)           # split, never reuse
+    >>> random.uniform(subkey, (3,)).shape
+    (3,)
+    """
     return PRNGKey(seed, impl=impl if dtype is None else dtype)
 
 
 def key_data(keys: Any) -> Any:
-    """The ``uint32`` words of ``keys``: the keys themselves, since ember's keys are raw."""
+    """The ``uint32`` words of ``keys``: the keys themselves, since ember's keys are raw.
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> random.key_data(random.key(7)).tolist()
+    [0, 7]
+    """
     return _check_key("key_data", keys, allow_batched=True)
 
 
 def wrap_key_data(key_bits_array: Any, *, impl: Any = None, dtype: Any = None) -> Any:
-    """Keys from their ``uint32[..., 2]`` words: the identity, after checking the type."""
+    """Keys from their ``uint32[..., 2]`` words: the identity, after checking the type.
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> words = jnp.array([0, 42], dtype=jnp.uint32)
+    >>> random.wrap_key_data(words).tolist() == random.key(42).tolist()
+    True
+    """
     if (impl or dtype) not in (None, "threefry2x32"):
         raise NotImplementedError("ember implements the 'threefry2x32' PRNG only")
     return _check_key("wrap_key_data", key_bits_array, allow_batched=True)
 
 
 def key_impl(keys: Any) -> str:
-    """The name of the PRNG implementation: always ``'threefry2x32'``."""
+    """The name of the PRNG implementation: always ``'threefry2x32'``.
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> random.key_impl(key)
+    'threefry2x32'
+    """
     _check_key("key_impl", keys, allow_batched=True)
     return "threefry2x32"
 
 
 def clone(key: Any) -> Any:
-    """``key`` itself (keys are immutable arrays)."""
+    """``key`` itself (keys are immutable arrays).
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> random.clone(key).tolist()
+    [0, 0]
+    """
     return key
 
 
@@ -276,7 +310,13 @@ def _random_bits(key: Any, bit_width: int, shape: tuple[int, ...]) -> Any:
 
 
 def bits(key: Any, shape: Shape = (), dtype: Any = None) -> Any:
-    """Uniform random bits as unsigned integers (``uint32`` by default, ``uint64`` with x64)."""
+    """Uniform random bits as unsigned integers (``uint32`` by default, ``uint64`` with x64).
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> random.bits(key, (2,))
+    Array([4070199207, 4202968722], dtype=uint32)
+    """
     key = _check_key("bits", key)
     default = dtypes.uint64 if config.enable_x64 else dtypes.uint32
     dtype = dtypes.canonicalize_dtype(default if dtype is None else dtype)
@@ -322,7 +362,14 @@ def _uniform(key: Any, minval: Any, maxval: Any, shape: tuple[int, ...], dtype: 
 
 
 def normal(key: Any, shape: Shape = (), dtype: Any = None) -> Any:
-    """Standard normal values (complex dtypes: real and imaginary parts each of variance 1/2)."""
+    """Standard normal values (complex dtypes: real and imaginary parts each of variance 1/2).
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> x = random.normal(key, (10000,))
+    >>> x.dtype, abs(float(x.mean())) < 0.05, round(float(x.std()), 1)
+    (dtype('float32'), True, 1.0)
+    """
     key = _check_key("normal", key)
     dtype = _float_dtype("normal", dtype, inexact=True)
     return _normal(key, shape=canonicalize_shape(shape), dtype=dtype)
@@ -346,7 +393,14 @@ def _normal_real(key: Any, shape: tuple[int, ...], dtype: np.dtype) -> Any:
 
 
 def truncated_normal(key: Any, lower: Any, upper: Any, shape: Shape | None = None, dtype: Any = None) -> Any:
-    """Standard normal values truncated to ``(lower, upper)``."""
+    """Standard normal values truncated to ``(lower, upper)``.
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> x = random.truncated_normal(key, -1.0, 1.0, (100,))
+    >>> bool(jnp.all((x > -1) & (x < 1)))
+    True
+    """
     key = _check_key("truncated_normal", key)
     dtype = _float_dtype("truncated_normal", dtype)
     shape = _shape_or_broadcast("truncated_normal", shape, lower, upper)
@@ -368,7 +422,13 @@ def _truncated_normal(key: Any, lower: Any, upper: Any, shape: tuple[int, ...], 
 
 
 def bernoulli(key: Any, p: Any = 0.5, shape: Shape | None = None, mode: str = "low") -> Any:
-    """Booleans that are True with probability ``p``."""
+    """Booleans that are True with probability ``p``.
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> random.bernoulli(key, 0.5, (4,)).tolist()
+    [False, False, True, True]
+    """
     if mode not in ("high", "low"):
         raise ValueError(f"got mode={mode!r}, expected 'high' or 'low'")
     key = _check_key("bernoulli", key)
@@ -392,7 +452,14 @@ def _bernoulli(key: Any, p: Any, shape: tuple[int, ...], mode: str) -> Any:
 
 
 def exponential(key: Any, shape: Shape = (), dtype: Any = None) -> Any:
-    """Exponential values with rate 1."""
+    """Exponential values with rate 1.
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> x = random.exponential(key, (1000,))
+    >>> bool(jnp.all(x >= 0)), round(float(x.mean()))
+    (True, 1)
+    """
     key = _check_key("exponential", key)
     dtype = _float_dtype("exponential", dtype)
     return _exponential(key, shape=canonicalize_shape(shape), dtype=dtype)
@@ -406,7 +473,13 @@ def _exponential(key: Any, shape: tuple[int, ...], dtype: np.dtype) -> Any:
 
 def gumbel(key: Any, shape: Shape = (), dtype: Any = None, mode: str | None = None) -> Any:
     """Standard Gumbel values. ``mode='high'`` (or ``'highest'`` for float32) spends more bits to
-    resolve the far tail."""
+    resolve the far tail.
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> random.gumbel(key, (2, 2)).dtype
+    dtype('float32')
+    """
     key = _check_key("gumbel", key)
     dtype = _float_dtype("gumbel", dtype)
     mode = "low" if mode is None else mode
@@ -461,7 +534,13 @@ def _gumbel(key: Any, shape: tuple[int, ...], dtype: np.dtype, mode: str) -> Any
 
 
 def laplace(key: Any, shape: Shape = (), dtype: Any = None) -> Any:
-    """Laplace values with density exp(-|x|) / 2."""
+    """Laplace values with density exp(-|x|) / 2.
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> random.laplace(key, (3,)).shape
+    (3,)
+    """
     key = _check_key("laplace", key)
     dtype = _float_dtype("laplace", dtype)
     return _laplace(key, shape=canonicalize_shape(shape), dtype=dtype)
@@ -474,7 +553,13 @@ def _laplace(key: Any, shape: tuple[int, ...], dtype: np.dtype) -> Any:
 
 
 def logistic(key: Any, shape: Shape = (), dtype: Any = None) -> Any:
-    """Standard logistic values."""
+    """Standard logistic values.
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> random.logistic(key, (3,)).shape
+    (3,)
+    """
     key = _check_key("logistic", key)
     dtype = _float_dtype("logistic", dtype)
     return _logistic(key, shape=canonicalize_shape(shape), dtype=dtype)
@@ -487,7 +572,13 @@ def _logistic(key: Any, shape: tuple[int, ...], dtype: np.dtype) -> Any:
 
 
 def cauchy(key: Any, shape: Shape = (), dtype: Any = None) -> Any:
-    """Standard Cauchy values."""
+    """Standard Cauchy values.
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> random.cauchy(key, (2, 3)).shape
+    (2, 3)
+    """
     key = _check_key("cauchy", key)
     dtype = _float_dtype("cauchy", dtype)
     return _cauchy(key, shape=canonicalize_shape(shape), dtype=dtype)
@@ -500,7 +591,13 @@ def _cauchy(key: Any, shape: tuple[int, ...], dtype: np.dtype) -> Any:
 
 
 def rademacher(key: Any, shape: Shape = (), dtype: Any = None) -> Any:
-    """-1 or 1 with equal probability (integers by default)."""
+    """-1 or 1 with equal probability (integers by default).
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> random.rademacher(key, (4,)).tolist()
+    [-1, -1, 1, 1]
+    """
     key = _check_key("rademacher", key)
     dtype = dtypes.canonicalize_dtype(dtypes.default_int_dtype() if dtype is None else dtype)
     return _rademacher(key, shape=canonicalize_shape(shape), dtype=dtype)
@@ -513,7 +610,13 @@ def _rademacher(key: Any, shape: tuple[int, ...], dtype: np.dtype) -> Any:
 
 
 def pareto(key: Any, b: Any, shape: Shape | None = None, dtype: Any = None) -> Any:
-    """Pareto values with shape ``b`` on [1, inf)."""
+    """Pareto values with shape ``b`` on [1, inf).
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> bool(jnp.all(random.pareto(key, 3.0, (100,)) >= 1))
+    True
+    """
     key = _check_key("pareto", key)
     dtype = _float_dtype("pareto", dtype)
     shape = _shape_or_broadcast("pareto", shape, b)
@@ -528,7 +631,13 @@ def _pareto(key: Any, b: Any, shape: tuple[int, ...], dtype: np.dtype) -> Any:
 
 
 def weibull_min(key: Any, scale: Any, concentration: Any, shape: Shape = (), dtype: Any = None) -> Any:
-    """Weibull values with the given ``scale`` and ``concentration``."""
+    """Weibull values with the given ``scale`` and ``concentration``.
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> bool(jnp.all(random.weibull_min(key, 1.0, 2.0, (100,)) >= 0))
+    True
+    """
     key = _check_key("weibull_min", key)
     dtype = _float_dtype("weibull_min", dtype)
     return _weibull_min(key, scale, concentration, shape=canonicalize_shape(shape), dtype=dtype)
@@ -541,7 +650,13 @@ def _weibull_min(key: Any, scale: Any, concentration: Any, shape: tuple[int, ...
 
 
 def rayleigh(key: Any, scale: Any, shape: Shape | None = None, dtype: Any = None) -> Any:
-    """Rayleigh values with the given ``scale``."""
+    """Rayleigh values with the given ``scale``.
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> bool(jnp.all(random.rayleigh(key, 2.0, (100,)) >= 0))
+    True
+    """
     key = _check_key("rayleigh", key)
     dtype = _float_dtype("rayleigh", dtype)
     shape = _shape_or_broadcast("rayleigh", shape, scale)
@@ -556,7 +671,13 @@ def _rayleigh(key: Any, scale: Any, shape: tuple[int, ...], dtype: np.dtype) -> 
 
 
 def maxwell(key: Any, shape: Shape = (), dtype: Any = None) -> Any:
-    """Maxwell values: the norm of a 3-d standard normal vector."""
+    """Maxwell values: the norm of a 3-d standard normal vector.
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> bool(jnp.all(random.maxwell(key, (100,)) >= 0))
+    True
+    """
     key = _check_key("maxwell", key)
     dtype = _float_dtype("maxwell", dtype)
     return _maxwell(key, shape=canonicalize_shape(shape), dtype=dtype)
@@ -569,7 +690,13 @@ def _maxwell(key: Any, shape: tuple[int, ...], dtype: np.dtype) -> Any:
 
 
 def double_sided_maxwell(key: Any, loc: Any, scale: Any, shape: Shape = (), dtype: Any = None) -> Any:
-    """Maxwell values with a random sign, scaled and shifted."""
+    """Maxwell values with a random sign, scaled and shifted.
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> random.double_sided_maxwell(key, 0.0, 1.0, (5,)).shape
+    (5,)
+    """
     key = _check_key("double_sided_maxwell", key)
     dtype = _float_dtype("double_sided_maxwell", dtype)
     return _double_sided_maxwell(key, loc, scale, shape=canonicalize_shape(shape), dtype=dtype)
@@ -589,7 +716,13 @@ _ONE_F32 = np.float32(1)
 
 
 def lognormal(key: Any, sigma: Any = _ONE_F32, shape: Shape | None = None, dtype: Any = None) -> Any:
-    """exp(sigma * N(0, 1))."""
+    """exp(sigma * N(0, 1)).
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> bool(jnp.all(random.lognormal(key, 0.5, (100,)) > 0))
+    True
+    """
     key = _check_key("lognormal", key)
     dtype = _float_dtype("lognormal", dtype)
     shape = _shape_or_broadcast("lognormal", shape, sigma)
@@ -603,7 +736,14 @@ def _lognormal(key: Any, sigma: Any, shape: tuple[int, ...], dtype: np.dtype) ->
 
 
 def triangular(key: Any, left: Any, mode: Any, right: Any, shape: Shape | None = None, dtype: Any = None) -> Any:
-    """Triangular values on [left, right] with the given mode."""
+    """Triangular values on [left, right] with the given mode.
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> x = random.triangular(key, 0.0, 0.5, 1.0, (100,))
+    >>> bool(jnp.all((x >= 0) & (x <= 1)))
+    True
+    """
     key = _check_key("triangular", key)
     dtype = _float_dtype("triangular", dtype)
     shape = _shape_or_broadcast("triangular", shape, left, mode, right)
@@ -621,7 +761,13 @@ def _triangular(key: Any, left: Any, mode: Any, right: Any, shape: tuple[int, ..
 
 
 def wald(key: Any, mean: Any, shape: Shape | None = None, dtype: Any = None) -> Any:
-    """Wald (inverse Gaussian) values with the given mean."""
+    """Wald (inverse Gaussian) values with the given mean.
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> bool(jnp.all(random.wald(key, 1.0, (100,)) > 0))
+    True
+    """
     key = _check_key("wald", key)
     dtype = _float_dtype("wald", dtype)
     shape = _shape_or_broadcast("wald", shape, mean)
@@ -643,7 +789,14 @@ def _wald(key: Any, mean: Any, shape: tuple[int, ...], dtype: np.dtype) -> Any:
 
 
 def geometric(key: Any, p: Any, shape: Shape | None = None, dtype: Any = None) -> Any:
-    """Number of Bernoulli(p) trials up to and including the first success."""
+    """Number of Bernoulli(p) trials up to and including the first success.
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> x = random.geometric(key, 0.5, (1000,))
+    >>> int(x.min()) >= 1, x.dtype
+    (True, dtype('int32'))
+    """
     key = _check_key("geometric", key)
     dtype = _int_dtype("geometric", dtype)
     shape = _shape_or_broadcast("geometric", shape, p)
@@ -674,7 +827,13 @@ def _convert_and_clip_integer(val: Any, dtype: np.dtype) -> Any:
 
 def randint(key: Any, shape: Shape, minval: Any, maxval: Any, dtype: Any = None) -> Any:
     """Integers uniform in ``[minval, maxval)`` (modulo-based, as JAX: slightly biased when the
-    span is not a power of 2)."""
+    span is not a power of 2).
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> random.randint(key, (5,), 0, 10).tolist()      # the same numbers as jax.random.randint
+    [9, 0, 2, 3, 1]
+    """
     key = _check_key("randint", key)
     dtype = _int_dtype("randint", dtype)
     shape = canonicalize_shape(shape)
@@ -735,7 +894,14 @@ def gamma(key: Any, a: Any, shape: Shape | None = None, dtype: Any = None) -> An
 
 
 def loggamma(key: Any, a: Any, shape: Shape | None = None, dtype: Any = None) -> Any:
-    """log of Gamma(a, 1) values, computed in log space (accurate for small ``a``)."""
+    """log of Gamma(a, 1) values, computed in log space (accurate for small ``a``).
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> x = random.loggamma(key, 0.01, (4,))    # Gamma(0.01) underflows in float32; its log does not
+    >>> bool(jnp.all(jnp.isfinite(x)))
+    True
+    """
     key = _check_key("loggamma", key)
     dtype = _float_dtype("loggamma", dtype)
     shape = canonicalize_shape(shape) if shape is not None else None
@@ -756,7 +922,14 @@ def _gamma(key: Any, a: Any, shape: tuple[int, ...] | None, dtype: np.dtype, log
 
 
 def beta(key: Any, a: Any, b: Any, shape: Shape | None = None, dtype: Any = None) -> Any:
-    """Beta(a, b) values."""
+    """Beta(a, b) values.
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> x = random.beta(key, 2.0, 5.0, (1000,))
+    >>> bool(jnp.all((x > 0) & (x < 1))), round(float(x.mean()), 1)   # mean a / (a + b) = 0.29
+    (True, 0.3)
+    """
     key = _check_key("beta", key)
     dtype = _float_dtype("beta", dtype)
     shape = _shape_or_broadcast("beta", shape, a, b)
@@ -777,7 +950,14 @@ def _beta(key: Any, a: Any, b: Any, shape: tuple[int, ...], dtype: np.dtype) -> 
 
 
 def dirichlet(key: Any, alpha: Any, shape: Shape | None = None, dtype: Any = None) -> Any:
-    """Dirichlet(alpha) vectors along the last axis of ``alpha``."""
+    """Dirichlet(alpha) vectors along the last axis of ``alpha``.
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> x = random.dirichlet(key, jnp.ones(3), (2,))
+    >>> x.shape, jnp.round(x.sum(-1), 5).tolist()
+    ((2, 3), [1.0, 1.0])
+    """
     key = _check_key("dirichlet", key)
     dtype = _float_dtype("dirichlet", dtype)
     alpha_shape = _shape_of(alpha)
@@ -805,7 +985,14 @@ def _dirichlet(key: Any, alpha: Any, shape: tuple[int, ...], dtype: np.dtype) ->
 
 
 def chisquare(key: Any, df: Any, shape: Shape | None = None, dtype: Any = None) -> Any:
-    """Chi-square values with ``df`` degrees of freedom."""
+    """Chi-square values with ``df`` degrees of freedom.
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> x = random.chisquare(key, 4.0, (2000,))
+    >>> bool(jnp.all(x > 0)), round(float(x.mean()))   # mean = df
+    (True, 4)
+    """
     key = _check_key("chisquare", key)
     dtype = _float_dtype("chisquare", dtype)
     shape = _shape_or_broadcast("chisquare", shape, df)
@@ -820,7 +1007,13 @@ def _chisquare(key: Any, df: Any, shape: tuple[int, ...], dtype: np.dtype) -> An
 
 
 def t(key: Any, df: Any, shape: Shape | None = None, dtype: Any = None) -> Any:
-    """Student's t values with ``df`` degrees of freedom."""
+    """Student's t values with ``df`` degrees of freedom.
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> random.t(key, 3.0, (4,)).shape
+    (4,)
+    """
     key = _check_key("t", key)
     dtype = _float_dtype("t", dtype)
     shape = _shape_or_broadcast("t", shape, df)
@@ -838,7 +1031,13 @@ def _t(key: Any, df: Any, shape: tuple[int, ...], dtype: np.dtype) -> Any:
 
 
 def f(key: Any, dfnum: Any, dfden: Any, shape: Shape | None = None, dtype: Any = None) -> Any:
-    """F-distribution values with ``dfnum`` and ``dfden`` degrees of freedom."""
+    """F-distribution values with ``dfnum`` and ``dfden`` degrees of freedom.
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> bool(jnp.all(random.f(key, 5.0, 10.0, (100,)) > 0))
+    True
+    """
     key = _check_key("f", key)
     dtype = _float_dtype("f", dtype)
     shape = _shape_or_broadcast("f", shape, dfnum, dfden)
@@ -856,7 +1055,13 @@ def _f(key: Any, dfnum: Any, dfden: Any, shape: tuple[int, ...], dtype: np.dtype
 
 
 def generalized_normal(key: Any, p: float, shape: Shape = (), dtype: Any = None) -> Any:
-    """Values with density proportional to exp(-|x|**p)."""
+    """Values with density proportional to exp(-|x|**p).
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> random.generalized_normal(key, 2.0, (3,)).shape   # p=2: a normal with variance 1/2
+    (3,)
+    """
     key = _check_key("generalized_normal", key)
     dtype = _float_dtype("generalized_normal", dtype)
     return _generalized_normal(key, p, shape=canonicalize_shape(shape), dtype=dtype)
@@ -871,7 +1076,14 @@ def _generalized_normal(key: Any, p: Any, shape: tuple[int, ...], dtype: np.dtyp
 
 
 def ball(key: Any, d: int, p: float = 2, shape: Shape = (), dtype: Any = None) -> Any:
-    """Points uniform in the unit Lp ball of dimension ``d``: shape ``(*shape, d)``."""
+    """Points uniform in the unit Lp ball of dimension ``d``: shape ``(*shape, d)``.
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> x = random.ball(key, 3, shape=(100,))
+    >>> x.shape, bool(jnp.all(jnp.linalg.norm(x, axis=-1) <= 1))
+    ((100, 3), True)
+    """
     key = _check_key("ball", key)
     dtype = _float_dtype("ball", dtype)
     return _ball(key, p, d=operator.index(d), shape=canonicalize_shape(shape), dtype=dtype)
@@ -890,7 +1102,14 @@ def _ball(key: Any, p: Any, d: int, shape: tuple[int, ...], dtype: np.dtype) -> 
 # Poisson (rejection loops, in the ``random_poisson`` primitive)
 
 def poisson(key: Any, lam: Any, shape: Shape | None = None, dtype: Any = None) -> Any:
-    """Poisson(lam) counts (Knuth's method for lam < 10, transformed rejection otherwise)."""
+    """Poisson(lam) counts (Knuth's method for lam < 10, transformed rejection otherwise).
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> x = random.poisson(key, 3.0, (2000,))
+    >>> x.dtype, round(float(x.mean()))
+    (dtype('int32'), 3)
+    """
     key = _check_key("poisson", key)
     dtype = _int_dtype("poisson", dtype)
     shape = canonicalize_shape(shape) if shape is not None else _shape_of(lam)
@@ -959,7 +1178,15 @@ def _take(a: Any, indices: Any, axis: int) -> Any:
 
 def categorical(key: Any, logits: Any, axis: int = -1, shape: Shape | None = None, replace: bool = True,
                 mode: str | None = None) -> Any:
-    """Indices sampled from ``softmax(logits, axis)`` (Gumbel-max; top-k without replacement)."""
+    """Indices sampled from ``softmax(logits, axis)`` (Gumbel-max; top-k without replacement).
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> logits = jnp.log(jnp.array([0.1, 0.0, 0.9]))     # class 1 has probability 0
+    >>> samples = random.categorical(key, logits, shape=(1000,))
+    >>> samples.shape, bool(jnp.all(samples != 1))
+    ((1000,), True)
+    """
     key = _check_key("categorical", key)
     logits_shape = _shape_of(logits)
     ndim = len(logits_shape)
@@ -1006,7 +1233,15 @@ def _categorical(key: Any, logits: Any, shape: tuple[int, ...], batch_shape: tup
 
 def permutation(key: Any, x: int | Any, axis: int = 0, independent: bool = False) -> Any:
     """A random permutation of ``arange(x)`` or of ``x`` along ``axis`` (with ``independent``,
-    each slice along ``axis`` is shuffled separately)."""
+    each slice along ``axis`` is shuffled separately).
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> random.permutation(key, 5).tolist()
+    [0, 1, 4, 3, 2]
+    >>> sorted(random.permutation(key, jnp.array([10, 20, 30])).tolist())
+    [10, 20, 30]
+    """
     key = _check_key("permutation", key)
     if not np.ndim(x) if not isinstance(x, Tracer) else not x.ndim:
         if dtypes.canonicalize_dtype(dtypes.dtype_of(x)).kind not in "iu":
@@ -1055,7 +1290,15 @@ def _permute_slices(key: Any, x: Any, axis: int) -> Any:
 
 def choice(key: Any, a: int | Any, shape: Shape = (), replace: bool = True, p: Any = None, axis: int = 0,
            mode: str | None = None) -> Any:
-    """A random sample of ``a`` (an array, or ``arange(a)`` for an int) of the given shape."""
+    """A random sample of ``a`` (an array, or ``arange(a)`` for an int) of the given shape.
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> random.choice(key, 5, (3,), replace=False).tolist()   # 3 distinct values of arange(5)
+    [0, 1, 4]
+    >>> random.choice(key, jnp.array([10, 20]), (4,), p=jnp.array([0.0, 1.0])).tolist()
+    [20, 20, 20, 20]
+    """
     key = _check_key("choice", key)
     if not isinstance(shape, Sequence):
         raise TypeError(f"shape argument of random.choice must be a sequence, got {shape}")
@@ -1134,7 +1377,15 @@ def _linalg(name: str) -> Any:
 
 def multivariate_normal(key: Any, mean: Any, cov: Any, shape: Shape | None = None, dtype: Any = None,
                         method: str = "cholesky") -> Any:
-    """Normal vectors with the given mean and covariance (factor by 'cholesky', 'eigh' or 'svd')."""
+    """Normal vectors with the given mean and covariance (factor by 'cholesky', 'eigh' or 'svd').
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> mean, cov = jnp.zeros(2), jnp.array([[1.0, 0.9], [0.9, 1.0]])
+    >>> x = random.multivariate_normal(key, mean, cov, (5000,))
+    >>> x.shape, round(float(jnp.corrcoef(x.T)[0, 1]), 1)
+    ((5000, 2), 0.9)
+    """
     key = _check_key("multivariate_normal", key)
     mean, cov = promote_dtypes_inexact(mean, cov)
     if method not in {"svd", "eigh", "cholesky"}:
@@ -1178,7 +1429,14 @@ def _mvn_apply(key: Any, mean: Any, factor: Any, shape: tuple[int, ...], dtype: 
 
 
 def orthogonal(key: Any, n: int, shape: Shape = (), dtype: Any = None, m: int | None = None) -> Any:
-    """A matrix uniform on the orthogonal group O(n) (semi-orthogonal n x m when ``m`` is given)."""
+    """A matrix uniform on the orthogonal group O(n) (semi-orthogonal n x m when ``m`` is given).
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> q = random.orthogonal(key, 3)
+    >>> bool(jnp.allclose(q @ q.T, jnp.eye(3), atol=1e-5))
+    True
+    """
     key = _check_key("orthogonal", key)
     dtype = _float_dtype("orthogonal", dtype, inexact=True)
     n = operator.index(n)

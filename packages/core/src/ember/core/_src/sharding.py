@@ -29,7 +29,13 @@ Index = tuple[slice, ...]
 
 
 class Sharding:
-    """Base class: how an array is laid out over devices."""
+    """Base class: how an array is laid out over devices.
+
+    >>> import ember.core as ec, ember.core.numpy as jnp
+    >>> from ember.core.sharding import Sharding
+    >>> isinstance(jnp.ones(2).sharding, Sharding)
+    True
+    """
 
     @property
     def device_set(self) -> set[Any]:
@@ -130,7 +136,12 @@ class SingleDeviceSharding(Sharding):
 
 class PartitionSpec(tuple):
     """How each dimension of an array is split over mesh axes: ``P("data", None)`` splits dim 0
-    over the ``data`` axis; ``P(("x", "y"))`` splits dim 0 over both; ``P()`` replicates."""
+    over the ``data`` axis; ``P(("x", "y"))`` splits dim 0 over both; ``P()`` replicates.
+
+    >>> from ember.core.sharding import P, PartitionSpec
+    >>> P("data", None), P() == PartitionSpec()
+    (PartitionSpec('data', None), True)
+    """
 
     def __new__(cls, *partitions: Any) -> "PartitionSpec":
         for p in partitions:
@@ -281,9 +292,11 @@ class NamedSharding(_Tiled):
     """An array split over a mesh as a PartitionSpec says.
 
     >>> import ember.core as ec
-    >>> mesh = ec.make_mesh((1,), ("data",))
-    >>> ec.sharding.NamedSharding(mesh, P("data")).shard_shape((4, 2))
-    (4, 2)
+    >>> from ember.core.sharding import NamedSharding, P
+    >>> mesh = ec.make_mesh((ec.device_count(),), ("data",))
+    >>> s = NamedSharding(mesh, P("data"))          # dim 0 split over the "data" axis
+    >>> s.shard_shape((8 * ec.device_count(), 2))    # each device holds an (8, 2) block
+    (8, 2)
     """
 
     def __init__(self, mesh: Mesh, spec: PartitionSpec | Sequence[Any] | None = None, *,
@@ -361,7 +374,12 @@ def _trim(spec: PartitionSpec) -> tuple:
 
 
 class GSPMDSharding(_Tiled):
-    """A layout XLA chose (for outputs whose sharding was propagated)."""
+    """A layout XLA chose (for outputs whose sharding was propagated).
+
+    >>> from ember.core.sharding import GSPMDSharding, Sharding
+    >>> issubclass(GSPMDSharding, Sharding)   # you meet it as an output's ``.sharding``; build NamedShardings
+    True
+    """
 
     def __init__(self, devices: Sequence[Any], hlo_sharding: Any) -> None:
         self._devices = list(devices)
@@ -412,6 +430,18 @@ _by_cpp: dict[int, tuple[Any, Sharding]] = {}
 
 def _remember(cpp: Any, sharding: Sharding) -> None:
     _by_cpp[id(cpp)] = (cpp, sharding)  # the tuple keeps cpp alive, so its id stays unique
+
+
+def sharding_for_cpp(cpp: Any) -> Sharding:
+    """The ember sharding a jaxlib C++ sharding object stands for."""
+    found = _by_cpp.get(id(cpp))
+    if found is not None:
+        return found[1]
+    if type(cpp) is runtime.SingleDeviceSharding:
+        return SingleDeviceSharding(cpp._device)
+    sharding = GSPMDSharding(list(cpp._devices), cpp._hlo_sharding)
+    _remember(cpp, sharding)
+    return sharding
 
 
 def sharding_of(buffer: Any) -> Sharding:

@@ -51,20 +51,46 @@ C++ dispatcher flattens arguments with (see runtime/fast_dispatch.py)."""
 # --- the basic operations --------------------------------------------------------------------
 
 def flatten(tree: Any, is_leaf: IsLeaf = None) -> tuple[list[Any], PyTreeDef]:
-    """Leaves (in a fixed order: dict keys sorted) and the structure to rebuild ``tree``."""
+    """Leaves (in a fixed order: dict keys sorted) and the structure to rebuild ``tree``.
+
+    >>> import ember.core as ec
+    >>> leaves, treedef = ec.tree.flatten({"b": [1, 2], "a": (3, None)})
+    >>> leaves, treedef
+    ([3, 1, 2], PyTreeDef({'a': (*, None), 'b': [*, *]}))
+    >>> ec.tree.unflatten(treedef, [30, 10, 20])
+    {'a': (30, None), 'b': [10, 20]}
+    """
     return registry.flatten(tree, is_leaf)
 
 
 def unflatten(treedef: PyTreeDef, leaves: Iterable[Any]) -> Any:
-    """Rebuild a tree of structure ``treedef`` from ``leaves``."""
+    """Rebuild a tree of structure ``treedef`` from ``leaves``.
+
+    >>> import ember.core as ec
+    >>> treedef = ec.tree.structure({"a": 0, "b": (0, 0)})
+    >>> ec.tree.unflatten(treedef, [1, 2, 3])
+    {'a': 1, 'b': (2, 3)}
+    """
     return treedef.unflatten(leaves)
 
 
 def leaves(tree: Any, is_leaf: IsLeaf = None) -> list[Any]:
+    """The leaves of ``tree`` in flattening order (dict keys sorted); None is an empty node, not a leaf.
+
+    >>> import ember.core as ec
+    >>> ec.tree.leaves({"b": [1, 2], "a": (3, None)})   # dict keys sorted; None is not a leaf
+    [3, 1, 2]
+    """
     return registry.flatten(tree, is_leaf)[0]
 
 
 def structure(tree: Any, is_leaf: IsLeaf = None) -> PyTreeDef:
+    """The ``PyTreeDef`` of ``tree`` (its structure without the leaves).
+
+    >>> import ember.core as ec
+    >>> ec.tree.structure({"w": 1.0, "layers": [2.0, 3.0]})
+    PyTreeDef({'layers': [*, *], 'w': *})
+    """
     return registry.flatten(tree, is_leaf)[1]
 
 
@@ -92,14 +118,26 @@ def _leaves_matching(treedef: PyTreeDef, tree: Any, position: int) -> list[Any]:
 
 
 def reduce(function: Callable[[Any, Any], Any], tree: Any, initializer: Any = ..., is_leaf: IsLeaf = None) -> Any:
-    """``functools.reduce`` over the leaves of ``tree``."""
+    """``functools.reduce`` over the leaves of ``tree``.
+
+    >>> import ember.core as ec
+    >>> ec.tree.reduce(lambda a, b: a + b, {"a": 1, "b": [2, 3]})
+    6
+    >>> ec.tree.reduce(max, [], initializer=0)
+    0
+    """
     if initializer is ...:
         return functools.reduce(function, leaves(tree, is_leaf))
     return functools.reduce(function, leaves(tree, is_leaf), initializer)
 
 
 def all(tree: Any, is_leaf: IsLeaf = None) -> bool:
-    """True when every leaf is truthy."""
+    """True when every leaf is truthy.
+
+    >>> import ember.core as ec
+    >>> ec.tree.all({"a": True, "b": [1, 2]}), ec.tree.all([1, 0])
+    (True, False)
+    """
     return builtins.all(leaves(tree, is_leaf))
 
 
@@ -148,17 +186,34 @@ def broadcast(prefix_tree: Any, full_tree: Any, is_leaf: IsLeaf = None) -> Any:
 # --- key paths -------------------------------------------------------------------------------
 
 def flatten_with_path(tree: Any, is_leaf: IsLeaf = None) -> tuple[list[tuple[KeyPath, Any]], PyTreeDef]:
-    """Like ``flatten`` but each leaf comes with its key path, e.g. ``(DictKey('w'), SequenceKey(0))``."""
+    """Like ``flatten`` but each leaf comes with its key path, e.g. ``(DictKey('w'), SequenceKey(0))``.
+
+    >>> import ember.core as ec
+    >>> pairs, treedef = ec.tree.flatten_with_path({"w": [1, 2]})
+    >>> [(ec.tree.keystr(path), leaf) for path, leaf in pairs]
+    [("['w'][0]", 1), ("['w'][1]", 2)]
+    """
     predicate = None if is_leaf is None else (lambda _path, x: is_leaf(x))
     return registry.flatten_with_path(tree, predicate)
 
 
 def leaves_with_path(tree: Any, is_leaf: IsLeaf = None) -> list[tuple[KeyPath, Any]]:
+    """The leaves of ``tree``, each paired with its key path.
+
+    >>> import ember.core as ec
+    >>> ec.tree.leaves_with_path({"w": [1, 2]})
+    [((DictKey(key='w'), SequenceKey(idx=0)), 1), ((DictKey(key='w'), SequenceKey(idx=1)), 2)]
+    """
     return flatten_with_path(tree, is_leaf)[0]
 
 
 def map_with_path(f: Callable[..., Any], tree: Any, *rest: Any, is_leaf: IsLeaf = None) -> Any:
-    """Apply ``f(path, leaf, *other_leaves)`` leaf-wise."""
+    """Apply ``f(path, leaf, *other_leaves)`` leaf-wise.
+
+    >>> import ember.core as ec
+    >>> ec.tree.map_with_path(lambda path, x: ec.tree.keystr(path, simple=True), {"a": 1, "b": [2]})
+    {'a': 'a', 'b': ['b/0']}
+    """
     pairs, treedef = flatten_with_path(tree, is_leaf)
     others = [_leaves_matching(treedef, r, i + 1) for i, r in enumerate(rest)]
     return treedef.unflatten([f(p, x, *xs) for (p, x), *xs in zip(pairs, *others)] if rest
@@ -166,7 +221,13 @@ def map_with_path(f: Callable[..., Any], tree: Any, *rest: Any, is_leaf: IsLeaf 
 
 
 def keystr(path: KeyPath, *, simple: bool = False, separator: str = "/") -> str:
-    """A readable form of a key path: ``['layers'][0].kernel``, or ``layers/0/kernel`` if ``simple``."""
+    """A readable form of a key path: ``['layers'][0].kernel``, or ``layers/0/kernel`` if ``simple``.
+
+    >>> import ember.core as ec
+    >>> [(path, _)] = ec.tree.leaves_with_path({"layers": [{"kernel": 1}]})
+    >>> ec.tree.keystr(path), ec.tree.keystr(path, simple=True)
+    ("['layers'][0]['kernel']", 'layers/0/kernel')
+    """
     if not simple:
         return "".join(str(k) for k in path)
     return separator.join(str(_key_value(k)) for k in path)
@@ -188,7 +249,16 @@ def register_pytree_node(
     flatten_with_keys_func: Callable[[Any], tuple[Iterable[tuple[Any, Any]], Any]] | None = None,
 ) -> None:
     """Make instances of ``nodetype`` tree nodes: ``flatten_func(x) -> (children, aux_data)`` and
-    ``unflatten_func(aux_data, children) -> x``. ``aux_data`` must be hashable and comparable."""
+    ``unflatten_func(aux_data, children) -> x``. ``aux_data`` must be hashable and comparable.
+
+    >>> import ember.core as ec
+    >>> class Pair:
+    ...     def __init__(self, a, b):
+    ...         self.a, self.b = a, b
+    >>> ec.tree.register_pytree_node(Pair, lambda p: ((p.a, p.b), None), lambda aux, children: Pair(*children))
+    >>> ec.tree.leaves(Pair(1, [2, 3]))
+    [1, 2, 3]
+    """
     registry.register_node(nodetype, flatten_func, unflatten_func, flatten_with_keys_func)
     dispatch_registry.register_node(nodetype, flatten_func, unflatten_func, flatten_with_keys_func)
 
@@ -199,6 +269,19 @@ def register_pytree_with_keys(
     unflatten_func: Callable[[Any, Iterable[Any]], Any],
     flatten_func: Callable[[Any], tuple[Iterable[Any], Any]] | None = None,
 ) -> None:
+    """Like ``register_pytree_node``, with ``flatten_with_keys(x) -> ((key, child), ...), aux_data`` so that paths name the children.
+
+    >>> import ember.core as ec
+    >>> from ember.core.tree_util import GetAttrKey
+    >>> class Dense:
+    ...     def __init__(self, w, b):
+    ...         self.w, self.b = w, b
+    >>> ec.tree.register_pytree_with_keys(
+    ...     Dense, lambda d: (((GetAttrKey("w"), d.w), (GetAttrKey("b"), d.b)), None),
+    ...     lambda aux, children: Dense(*children))
+    >>> [ec.tree.keystr(path) for path, _ in ec.tree.leaves_with_path(Dense(1, 2))]
+    ['.w', '.b']
+    """
     if flatten_func is None:
         def flatten_func(x: Any) -> tuple[list[Any], Any]:
             pairs, aux = flatten_with_keys(x)
@@ -208,7 +291,21 @@ def register_pytree_with_keys(
 
 
 def register_pytree_node_class(cls: type[T]) -> type[T]:
-    """Class decorator: the class defines ``tree_flatten(self)`` and classmethod ``tree_unflatten``."""
+    """Class decorator: the class defines ``tree_flatten(self)`` and classmethod ``tree_unflatten``.
+
+    >>> import ember.core as ec
+    >>> @ec.tree.register_pytree_node_class
+    ... class Box:
+    ...     def __init__(self, value):
+    ...         self.value = value
+    ...     def tree_flatten(self):
+    ...         return (self.value,), None
+    ...     @classmethod
+    ...     def tree_unflatten(cls, aux_data, children):
+    ...         return cls(*children)
+    >>> ec.tree.map(lambda v: v + 1, Box(1)).value
+    2
+    """
     register_pytree_node(cls, lambda x: x.tree_flatten(), cls.tree_unflatten)  # type: ignore[attr-defined]
     return cls
 
@@ -222,6 +319,17 @@ def register_dataclass(
 
     Without explicit field lists, fields marked ``dataclasses.field(metadata={"static": True})``
     are meta fields and the rest are data fields. Usable as a decorator.
+
+    >>> import dataclasses
+    >>> import ember.core as ec
+    >>> @ec.tree.register_dataclass
+    ... @dataclasses.dataclass
+    ... class Point:
+    ...     x: float
+    ...     y: float
+    ...     name: str = dataclasses.field(default="p", metadata={"static": True})
+    >>> ec.tree.map(lambda v: v * 2, Point(1.0, 2.0))
+    Point(x=2.0, y=4.0, name='p')
     """
     if data_fields is None or meta_fields is None:
         if not dataclasses.is_dataclass(nodetype):
@@ -238,23 +346,50 @@ def register_dataclass(
 
 
 def register_static(cls: type[T]) -> type[T]:
-    """Register ``cls`` as a node with no children: instances live in the treedef (must hash)."""
+    """Register ``cls`` as a node with no children: instances live in the treedef (must hash).
+
+    >>> import dataclasses
+    >>> import ember.core as ec
+    >>> @ec.tree.register_static
+    ... @dataclasses.dataclass(frozen=True)
+    ... class Config:
+    ...     depth: int
+    >>> ec.tree.leaves({"config": Config(3), "w": 1.0})   # Config lives in the treedef
+    [1.0]
+    """
     register_pytree_node(cls, lambda x: ((), x), lambda x, _: x)
     return cls
 
 
 def is_leaf(tree: Any) -> bool:
+    """True when ``tree`` is a leaf (not a registered node such as a list, dict or None).
+
+    >>> import ember.core as ec
+    >>> ec.tree.is_leaf(1.0), ec.tree.is_leaf([1.0]), ec.tree.is_leaf(None)   # None is an empty node
+    (True, False, False)
+    """
     return registry.flatten_one_level(tree) is None
 
 
 def all_leaves(iterable: Iterable[Any], is_leaf: IsLeaf = None) -> bool:
-    """True when each element of ``iterable`` is a leaf."""
+    """True when each element of ``iterable`` is a leaf.
+
+    >>> import ember.core as ec
+    >>> ec.tree.all_leaves([1, 2.0]), ec.tree.all_leaves([[1]])
+    (True, False)
+    """
     items = list(iterable)
     return leaves(items, is_leaf) == items if is_leaf else builtins.all(
         registry.flatten_one_level(x) is None for x in items)
 
 
 def treedef_is_leaf(treedef: PyTreeDef) -> bool:
+    """True when ``treedef`` is the structure of a single leaf.
+
+    >>> import ember.core as ec
+    >>> ec.tree.treedef_is_leaf(ec.tree.structure(1.0)), ec.tree.treedef_is_leaf(ec.tree.structure([1.0]))
+    (True, False)
+    """
     return treedef.num_nodes == 1 and treedef.num_leaves == 1
 
 

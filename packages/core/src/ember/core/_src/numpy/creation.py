@@ -192,7 +192,13 @@ def ascontiguousarray(a: Any, dtype: Any = None) -> Any:
 
 
 def copy(a: Any, order: str | None = None) -> Any:
-    """A copy of ``a`` (Arrays are immutable, so this equals ``array(a)``)."""
+    """A copy of ``a`` (Arrays are immutable, so this equals ``array(a)``).
+
+    >>> import ember.core.numpy as jnp
+    >>> x = jnp.arange(3)
+    >>> jnp.copy(x).tolist()
+    [0, 1, 2]
+    """
     check_arraylike("copy", a)
     return array(a, copy=True)
 
@@ -308,7 +314,12 @@ def ones(shape: Any, dtype: Any = None, *, device: Any = None) -> Any:
 
 
 def empty(shape: Any, dtype: Any = None, *, device: Any = None) -> Any:
-    """Like ``zeros`` (XLA has no uninitialised memory)."""
+    """Like ``zeros`` (XLA has no uninitialised memory).
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.empty((2,)).tolist()
+    [0.0, 0.0]
+    """
     return zeros(shape, dtype, device=device)
 
 
@@ -351,12 +362,23 @@ def zeros_like(a: Any, dtype: Any = None, shape: Any = None, *, device: Any = No
 
 
 def ones_like(a: Any, dtype: Any = None, shape: Any = None, *, device: Any = None) -> Any:
-    """Ones with the shape and dtype of ``a``."""
+    """Ones with the shape and dtype of ``a``.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.ones_like(jnp.zeros((2, 2), jnp.int8))
+    Array([[1, 1],
+           [1, 1]], dtype=int8)
+    """
     return full_like(a, 1, dtype, shape, device=device)
 
 
 def empty_like(prototype: Any, dtype: Any = None, shape: Any = None, *, device: Any = None) -> Any:
-    """Like ``zeros_like``."""
+    """Like ``zeros_like``.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.empty_like(jnp.ones(3)).tolist()   # zeros: XLA has no uninitialised memory
+    [0.0, 0.0, 0.0]
+    """
     return zeros_like(prototype, dtype, shape, device=device)
 
 
@@ -568,7 +590,12 @@ def _diag_mask(shape: tuple[int, int], k: int, cmp: Callable[[Any, Any], Any]) -
 
 
 def identity(n: int, dtype: Any = None) -> Any:
-    """The n x n identity matrix."""
+    """The n x n identity matrix.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.identity(2).tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
     return eye(n, dtype=dtype)
 
 

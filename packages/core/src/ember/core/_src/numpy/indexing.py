@@ -1365,7 +1365,13 @@ def tril_indices(n: int, k: int = 0, m: int | None = None) -> tuple[Any, Any]:
 
 
 def triu_indices(n: int, k: int = 0, m: int | None = None) -> tuple[Any, Any]:
-    """Row and column indices of the upper triangle (on and above diagonal ``k``) of an n x m array."""
+    """Row and column indices of the upper triangle (on and above diagonal ``k``) of an n x m array.
+
+    >>> import ember.core.numpy as jnp
+    >>> rows, cols = jnp.triu_indices(3, k=1)
+    >>> rows.tolist(), cols.tolist()
+    ([0, 0, 1], [1, 2, 2])
+    """
     n, k = operator_index(n), operator_index(k)
     return _host_indices(*np.triu_indices(n, k, None if m is None else operator_index(m)))
 

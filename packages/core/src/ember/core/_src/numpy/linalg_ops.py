@@ -235,7 +235,12 @@ def vecdot(x1: Any, x2: Any, /, *, axis: int = -1, precision: Any = None, prefer
 
 @numpy_jit
 def matvec(x1: Any, x2: Any, /) -> Any:
-    """Matrix-vector products ``x1[..., m, n] @ x2[..., n]``, broadcasting batch dimensions."""
+    """Matrix-vector products ``x1[..., m, n] @ x2[..., n]``, broadcasting batch dimensions.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.matvec(jnp.eye(2) * 2, jnp.array([1.0, 3.0])).tolist()
+    [2.0, 6.0]
+    """
     x1, x2 = _arr("matvec", x1, x2)
     if _ndim(x1) < 2 or _ndim(x2) < 1:
         raise ValueError(f"matvec: needs a matrix and a vector, got shapes {_shape(x1)} and {_shape(x2)}")
@@ -245,7 +250,12 @@ def matvec(x1: Any, x2: Any, /) -> Any:
 
 @numpy_jit
 def vecmat(x1: Any, x2: Any, /) -> Any:
-    """Vector-matrix products ``conj(x1[..., m]) @ x2[..., m, n]``, broadcasting batch dimensions."""
+    """Vector-matrix products ``conj(x1[..., m]) @ x2[..., m, n]``, broadcasting batch dimensions.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.vecmat(jnp.array([1.0, 3.0]), jnp.eye(2) * 2).tolist()
+    [2.0, 6.0]
+    """
     x1, x2 = _arr("vecmat", x1, x2)
     if _ndim(x1) < 1 or _ndim(x2) < 2:
         raise ValueError(f"vecmat: needs a vector and a matrix, got shapes {_shape(x1)} and {_shape(x2)}")
@@ -255,7 +265,12 @@ def vecmat(x1: Any, x2: Any, /) -> Any:
 
 @numpy_jit(static_argnames=("precision", "preferred_element_type"))
 def inner(a: Any, b: Any, *, precision: Any = None, preferred_element_type: Any = None) -> Any:
-    """Contraction of the last axes of ``a`` and ``b`` (a product when either is a scalar)."""
+    """Contraction of the last axes of ``a`` and ``b`` (a product when either is a scalar).
+
+    >>> import ember.core.numpy as jnp
+    >>> float(jnp.inner(jnp.array([1.0, 2.0]), jnp.array([3.0, 4.0])))
+    11.0
+    """
     a, b = _arr("inner", a, b)
     if _ndim(a) == 0 or _ndim(b) == 0:
         dtype, weak = _result_dtype(preferred_element_type, a, b)

@@ -619,19 +619,37 @@ class UniqueInverseResult(NamedTuple):
 
 
 def unique_all(x: Any, /, *, size: int | None = None, fill_value: Any = None) -> UniqueAllResult:
-    """Unique values with first indices, inverse indices and counts (array API; NaNs distinct)."""
+    """Unique values with first indices, inverse indices and counts (array API; NaNs distinct).
+
+    >>> import ember.core.numpy as jnp
+    >>> r = jnp.unique_all(jnp.array([3, 1, 3]))
+    >>> r.values.tolist(), r.indices.tolist(), r.inverse_indices.tolist(), r.counts.tolist()
+    ([1, 3], [1, 0], [1, 0, 1], [1, 2])
+    """
     values, indices, inverse, counts = _unique_api("unique_all", x, True, True, True, None, False, size, fill_value)
     return UniqueAllResult(values, indices, inverse, counts)
 
 
 def unique_counts(x: Any, /, *, size: int | None = None, fill_value: Any = None) -> UniqueCountsResult:
-    """Unique values and their counts (array API; NaNs distinct)."""
+    """Unique values and their counts (array API; NaNs distinct).
+
+    >>> import ember.core.numpy as jnp
+    >>> values, counts = jnp.unique_counts(jnp.array([3, 1, 3, 3]))
+    >>> values.tolist(), counts.tolist()
+    ([1, 3], [1, 3])
+    """
     values, counts = _unique_api("unique_counts", x, False, False, True, None, False, size, fill_value)
     return UniqueCountsResult(values, counts)
 
 
 def unique_inverse(x: Any, /, *, size: int | None = None, fill_value: Any = None) -> UniqueInverseResult:
-    """Unique values and the inverse map, shaped like ``x`` (array API; NaNs distinct)."""
+    """Unique values and the inverse map, shaped like ``x`` (array API; NaNs distinct).
+
+    >>> import ember.core.numpy as jnp
+    >>> values, inverse = jnp.unique_inverse(jnp.array([3, 1, 3]))
+    >>> values.tolist(), inverse.tolist()
+    ([1, 3], [1, 0, 1])
+    """
     values, inverse = _unique_api("unique_inverse", x, False, True, False, None, False, size, fill_value)
     return UniqueInverseResult(values, inverse)
 

@@ -151,7 +151,12 @@ def transpose(a: Any, axes: Any = None, *more_axes: Any) -> Any:
 
 
 def permute_dims(a: Any, /, axes: Sequence[int]) -> Any:
-    """Array-API name of ``transpose`` (``axes`` is required)."""
+    """Array-API name of ``transpose`` (``axes`` is required).
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.permute_dims(jnp.zeros((2, 3, 4)), (2, 0, 1)).shape
+    (4, 2, 3)
+    """
     return transpose(a, tuple(axes))
 
 
@@ -316,7 +321,12 @@ def _concatenate(arrays: list[Any], axis: int | None, dtype: Any) -> Any:
 
 
 def concat(arrays: Any, /, *, axis: int | None = 0) -> Any:
-    """Array-API name of ``concatenate``."""
+    """Array-API name of ``concatenate``.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.concat([jnp.zeros(2), jnp.ones(1)]).tolist()
+    [0.0, 0.0, 1.0]
+    """
     return concatenate(arrays, axis=axis)
 
 
@@ -538,7 +548,12 @@ def _split(ary: Any, bounds: tuple[tuple[int, int], ...], axis: int) -> list[Any
 
 
 def hsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
-    """``split`` along axis 1 (axis 0 for 1-D arrays)."""
+    """``split`` along axis 1 (axis 0 for 1-D arrays).
+
+    >>> import ember.core.numpy as jnp
+    >>> [a.tolist() for a in jnp.hsplit(jnp.arange(4), 2)]
+    [[0, 1], [2, 3]]
+    """
     ary = _arr("hsplit", ary)
     if _ndim(ary) == 0:
         raise ValueError("hsplit: the array must have at least 1 dimension")
@@ -546,7 +561,12 @@ def hsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
 
 
 def vsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
-    """``split`` along axis 0 of an array of rank >= 2."""
+    """``split`` along axis 0 of an array of rank >= 2.
+
+    >>> import ember.core.numpy as jnp
+    >>> [a.shape for a in jnp.vsplit(jnp.zeros((4, 2)), 2)]
+    [(2, 2), (2, 2)]
+    """
     ary = _arr("vsplit", ary)
     if _ndim(ary) < 2:
         raise ValueError("vsplit: the array must have at least 2 dimensions")
@@ -781,7 +801,12 @@ def flip(m: Any, axis: Any = None) -> Any:
 
 
 def fliplr(m: Any) -> Any:
-    """Reverse axis 1 (left/right)."""
+    """Reverse axis 1 (left/right).
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.fliplr(jnp.array([[1, 2], [3, 4]])).tolist()
+    [[2, 1], [4, 3]]
+    """
     m = _arr("fliplr", m)
     if _ndim(m) < 2:
         raise ValueError("fliplr: the array must be at least 2-D")
@@ -789,7 +814,12 @@ def fliplr(m: Any) -> Any:
 
 
 def flipud(m: Any) -> Any:
-    """Reverse axis 0 (up/down)."""
+    """Reverse axis 0 (up/down).
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.flipud(jnp.array([[1, 2], [3, 4]])).tolist()
+    [[3, 4], [1, 2]]
+    """
     m = _arr("flipud", m)
     if _ndim(m) < 1:
         raise ValueError("flipud: the array must be at least 1-D")

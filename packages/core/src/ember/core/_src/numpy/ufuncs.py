@@ -61,18 +61,55 @@ def _is_bool(x: Any) -> bool:
 # ----------------------------------------------------------------------------------------------
 # Arithmetic
 
-add = _binary("add", lax.add)
-subtract = _binary("subtract", lax.sub)
-multiply = _binary("multiply", lax.mul)
-maximum = _binary("maximum", lax.max)
-minimum = _binary("minimum", lax.min)
-arctan2 = _binary("arctan2", lax.atan2, inexact=True)
+add = _binary("add", lax.add, doc="""Elementwise ``x + y`` with NumPy broadcasting and JAX type promotion.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.add(jnp.array([1, 2]), 10).tolist()
+    [11, 12]
+    >>> jnp.add(jnp.ones(2, jnp.bfloat16), 1.0).dtype   # a Python float is weakly typed
+    dtype(bfloat16)
+    """)
+subtract = _binary("subtract", lax.sub, doc="""Elementwise ``x - y`` with NumPy broadcasting and JAX type promotion.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.subtract(jnp.array([5, 7]), jnp.array([[1], [2]])).tolist()   # broadcasting
+    [[4, 6], [3, 5]]
+    """)
+multiply = _binary("multiply", lax.mul, doc="""Elementwise ``x * y`` with NumPy broadcasting and JAX type promotion.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.multiply(jnp.array([1.5, 2.0]), 2).tolist()
+    [3.0, 4.0]
+    """)
+maximum = _binary("maximum", lax.max, doc="""Elementwise maximum of ``x`` and ``y`` (NaN-propagating).
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.maximum(jnp.array([1.0, jnp.nan, 3.0]), 2.0).tolist()   # NaN propagates
+    [2.0, nan, 3.0]
+    """)
+minimum = _binary("minimum", lax.min, doc="""Elementwise minimum of ``x`` and ``y`` (NaN-propagating).
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.minimum(jnp.array([1, 5]), 3).tolist()
+    [1, 3]
+    """)
+arctan2 = _binary("arctan2", lax.atan2, inexact=True, doc="""Elementwise arc tangent of ``x / y`` in the quadrant of the point ``(y, x)``, in radians.
+
+    >>> import ember.core.numpy as jnp
+    >>> round(float(jnp.arctan2(1.0, -1.0)), 4)   # the angle of the point (x=-1, y=1)
+    2.3562
+    """)
 nextafter = _binary("nextafter", lax.nextafter, inexact=True)
 
 
 @numpy_jit
 def true_divide(x: Any, y: Any, /) -> Any:
-    """x / y, always floating point."""
+    """x / y, always floating point.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.divide(jnp.array([1, 2]), 2).tolist()   # true division: integers give floats
+    [0.5, 1.0]
+    """
     x, y = promote_args_inexact("true_divide", x, y)
     return lax.div(x, y)
 
@@ -82,7 +119,12 @@ divide = true_divide
 
 @numpy_jit
 def floor_divide(x: Any, y: Any, /) -> Any:
-    """x // y rounded toward negative infinity (Python semantics)."""
+    """x // y rounded toward negative infinity (Python semantics).
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.floor_divide(jnp.array([7, -7]), 2).tolist()
+    [3, -4]
+    """
     x, y = _promote_numeric("floor_divide", x, y)
     if _is_bool(x):
         raise TypeError("floor_divide: boolean arrays are not supported")
@@ -100,7 +142,12 @@ def floor_divide(x: Any, y: Any, /) -> Any:
 
 @numpy_jit
 def remainder(x: Any, y: Any, /) -> Any:
-    """x % y with the sign of the divisor (Python semantics)."""
+    """x % y with the sign of the divisor (Python semantics).
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.mod(jnp.array([7, -7]), 3).tolist()    # the sign of the divisor, as Python's %
+    [1, 2]
+    """
     x, y = _promote_numeric("remainder", x, y)
     r = lax.rem(x, y)
     fix = lax.bitwise_and(lax.ne(r, _zero(r)), lax.ne(lax.lt(r, _zero(r)), lax.lt(y, _zero(y))))
@@ -112,19 +159,38 @@ mod = remainder
 
 @numpy_jit
 def fmod(x: Any, y: Any, /) -> Any:
-    """Remainder with the sign of the dividend (C semantics)."""
+    """Remainder with the sign of the dividend (C semantics).
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.fmod(jnp.array([7, -7]), 3).tolist()   # the sign of the dividend, as C
+    [1, -1]
+    """
     x, y = _promote_numeric("fmod", x, y)
     return lax.rem(x, y)
 
 
 @numpy_jit
 def divmod(x: Any, y: Any, /) -> tuple[Any, Any]:  # noqa: A001 - numpy name
+    """``(floor_divide(x, y), remainder(x, y))``.
+
+    >>> import ember.core.numpy as jnp
+    >>> q, r = jnp.divmod(jnp.array([7, -7]), 3)
+    >>> q.tolist(), r.tolist()
+    ([2, -3], [1, 2])
+    """
     return floor_divide(x, y), remainder(x, y)
 
 
 def power(x: Any, y: Any, /) -> Any:
     """x ** y. Integer powers of integers stay integer; a Python integer exponent multiplies
-    (``x ** 2`` is ``x * x``), decided before compiling so the exponent stays static."""
+    (``x ** 2`` is ``x * x``), decided before compiling so the exponent stays static.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.power(jnp.array([2, 3]), 3).tolist()          # integers stay integer
+    [8, 27]
+    >>> jnp.power(4.0, jnp.array([0.5, -1.0])).tolist()
+    [2.0, 0.25]
+    """
     check_arraylike("power", x, y)
     if isinstance(y, int) and not isinstance(y, bool) and not _is_bool_like(x):
         return _static_integer_power(x, y)
@@ -170,28 +236,59 @@ pow = power  # noqa: A001 - numpy name
 
 @numpy_jit
 def float_power(x: Any, y: Any, /) -> Any:
+    """``x ** y`` computed in floating point (at least float32).
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.float_power(jnp.array([2, 3]), 2).tolist()   # always floating point
+    [4.0, 9.0]
+    """
     x, y = promote_args_inexact("float_power", x, y)
     return lax.pow(x, y)
 
 
-negative = _unary("negative", lax.neg)
+negative = _unary("negative", lax.neg, doc="""Elementwise ``-x``.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.negative(jnp.array([1, -2])).tolist()
+    [-1, 2]
+    """)
 positive = _unary("positive", lambda x: x)
 
 
 @numpy_jit
 def reciprocal(x: Any, /) -> Any:
+    """``1 / x`` elementwise.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.reciprocal(jnp.array([2.0, 4.0])).tolist()
+    [0.5, 0.25]
+    """
     (x,) = promote_dtypes_inexact(x)
     return lax.div(lax.full_like(x, 1), x)
 
 
 @numpy_jit
 def square(x: Any, /) -> Any:
+    """``x * x`` elementwise (integers stay integers).
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.square(jnp.array([-2, 3])).tolist()
+    [4, 9]
+    """
     (x,) = _promote_numeric("square", x)
     return lax.square(x)
 
 
 @numpy_jit
 def absolute(x: Any, /) -> Any:
+    """The absolute value of ``x`` elementwise (the magnitude, for complex numbers).
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.abs(jnp.array([-2, 3])).tolist()
+    [2, 3]
+    >>> float(jnp.abs(3 + 4j))
+    5.0
+    """
     (x,) = promote_args("absolute", x)
     dtype = aval(x).dtype
     if dtype == dtypes.bool_ or dtype.kind == "u":
@@ -204,12 +301,24 @@ abs = absolute  # noqa: A001 - numpy name
 
 @numpy_jit
 def fabs(x: Any, /) -> Any:
+    """The absolute value of ``x`` as a floating-point array.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.fabs(jnp.array([-2, 3])).tolist()   # always floating point
+    [2.0, 3.0]
+    """
     (x,) = promote_dtypes_inexact(x)
     return lax.abs(x)
 
 
 @numpy_jit
 def sign(x: Any, /) -> Any:
+    """-1, 0 or 1 by the sign of ``x`` (``x / |x|`` for complex numbers).
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.sign(jnp.array([-3.0, 0.0, 2.0])).tolist()
+    [-1.0, 0.0, 1.0]
+    """
     (x,) = promote_args("sign", x)
     dtype = aval(x).dtype
     if dtype == dtypes.bool_:
@@ -226,12 +335,24 @@ def sign(x: Any, /) -> Any:
 
 @numpy_jit
 def copysign(x: Any, y: Any, /) -> Any:
+    """The magnitude of ``x`` with the sign of ``y``, elementwise.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.copysign(jnp.array([1.0, 2.0]), jnp.array([-1.0, 1.0])).tolist()
+    [-1.0, 2.0]
+    """
     x, y = promote_args_inexact("copysign", x, y)
     return lax.select(signbit(y), lax.neg(lax.abs(x)), lax.abs(x))
 
 
 @numpy_jit
 def signbit(x: Any, /) -> Any:
+    """True where the sign bit of ``x`` is set (``-0.0`` included).
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.signbit(jnp.array([-0.0, 0.0, -1.0])).tolist()
+    [True, False, True]
+    """
     (x,) = promote_args("signbit", x)
     dtype = aval(x).dtype
     if dtype.kind == "i":
@@ -248,22 +369,66 @@ def signbit(x: Any, /) -> Any:
 # ----------------------------------------------------------------------------------------------
 # Exponents, logarithms, trigonometry
 
-exp = _unary("exp", lax.exp, inexact=True)
+exp = _unary("exp", lax.exp, inexact=True, doc="""Elementwise ``e ** x`` (integers promote to floating point).
+
+    >>> import ember.core.numpy as jnp
+    >>> [round(v, 4) for v in jnp.exp(jnp.array([0.0, 1.0])).tolist()]
+    [1.0, 2.7183]
+    >>> jnp.exp(jnp.arange(2)).dtype   # integers promote to floating point
+    dtype('float32')
+    """)
 exp2 = _unary("exp2", lax.exp2, inexact=True)
-expm1 = _unary("expm1", lax.expm1, inexact=True)
-log = _unary("log", lax.log, inexact=True)
-log1p = _unary("log1p", lax.log1p, inexact=True)
-sqrt = _unary("sqrt", lax.sqrt, inexact=True)
+expm1 = _unary("expm1", lax.expm1, inexact=True, doc="""Elementwise ``exp(x) - 1``, accurate for small ``x``.
+
+    >>> import ember.core.numpy as jnp
+    >>> f"{float(jnp.expm1(1e-10)):.3g}", float(jnp.exp(1e-10) - 1)   # accurate near 0
+    ('1e-10', 0.0)
+    """)
+log = _unary("log", lax.log, inexact=True, doc="""Elementwise natural logarithm (integers promote to floating point).
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.log(jnp.array([1.0, 0.0])).tolist()
+    [0.0, -inf]
+    """)
+log1p = _unary("log1p", lax.log1p, inexact=True, doc="""Elementwise ``log(1 + x)``, accurate for small ``x``.
+
+    >>> import ember.core.numpy as jnp
+    >>> f"{float(jnp.log1p(1e-10)):.3g}", float(jnp.log(1 + 1e-10))   # accurate near 0
+    ('1e-10', 0.0)
+    """)
+sqrt = _unary("sqrt", lax.sqrt, inexact=True, doc="""Elementwise square root (NaN for negative real inputs).
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.sqrt(jnp.array([4.0, 9.0])).tolist()
+    [2.0, 3.0]
+    >>> bool(jnp.isnan(jnp.sqrt(-1.0)))
+    True
+    """)
 cbrt = _unary("cbrt", lax.cbrt, inexact=True)
-sin = _unary("sin", lax.sin, inexact=True)
-cos = _unary("cos", lax.cos, inexact=True)
+sin = _unary("sin", lax.sin, inexact=True, doc="""Elementwise sine (radians).
+
+    >>> import ember.core.numpy as jnp
+    >>> [round(v, 4) for v in jnp.sin(jnp.array([0.0, jnp.pi / 2])).tolist()]
+    [0.0, 1.0]
+    """)
+cos = _unary("cos", lax.cos, inexact=True, doc="""Elementwise cosine (radians).
+
+    >>> import ember.core.numpy as jnp
+    >>> [round(v, 4) for v in jnp.cos(jnp.array([0.0, jnp.pi])).tolist()]
+    [1.0, -1.0]
+    """)
 tan = _unary("tan", lax.tan, inexact=True)
 arcsin = _unary("arcsin", lax.asin, inexact=True)
 arccos = _unary("arccos", lax.acos, inexact=True)
 arctan = _unary("arctan", lax.atan, inexact=True)
 sinh = _unary("sinh", lax.sinh, inexact=True)
 cosh = _unary("cosh", lax.cosh, inexact=True)
-tanh = _unary("tanh", lax.tanh, inexact=True)
+tanh = _unary("tanh", lax.tanh, inexact=True, doc="""Elementwise hyperbolic tangent.
+
+    >>> import ember.core.numpy as jnp
+    >>> [round(v, 4) for v in jnp.tanh(jnp.array([-10.0, 0.0, 0.5])).tolist()]
+    [-1.0, 0.0, 0.4621]
+    """)
 arcsinh = _unary("arcsinh", lax.asinh, inexact=True)
 arccosh = _unary("arccosh", lax.acosh, inexact=True)
 arctanh = _unary("arctanh", lax.atanh, inexact=True)
@@ -272,19 +437,36 @@ asin, acos, atan, asinh, acosh, atanh, atan2 = arcsin, arccos, arctan, arcsinh, 
 
 @numpy_jit
 def log2(x: Any, /) -> Any:
+    """Base-2 logarithm, elementwise.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.log2(jnp.array([1.0, 8.0])).tolist()
+    [0.0, 3.0]
+    """
     (x,) = promote_dtypes_inexact(x)
     return lax.div(lax.log(x), lax.full_like(x, math.log(2)))
 
 
 @numpy_jit
 def log10(x: Any, /) -> Any:
+    """Base-10 logarithm, elementwise.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.log10(jnp.array([1.0, 1000.0])).tolist()
+    [0.0, 3.0]
+    """
     (x,) = promote_dtypes_inexact(x)
     return lax.div(lax.log(x), lax.full_like(x, math.log(10)))
 
 
 @numpy_jit
 def logaddexp(x: Any, y: Any, /) -> Any:
-    """log(exp(x) + exp(y)) without overflow."""
+    """log(exp(x) + exp(y)) without overflow.
+
+    >>> import ember.core.numpy as jnp
+    >>> round(float(jnp.logaddexp(1000.0, 1000.0)), 3)   # log(exp(a) + exp(b)) without overflow
+    1000.693
+    """
     x, y = promote_args_inexact("logaddexp", x, y)
     big = lax.max(x, y)
     delta = lax.sub(x, y)
@@ -302,6 +484,12 @@ def logaddexp2(x: Any, y: Any, /) -> Any:
 
 @numpy_jit
 def deg2rad(x: Any, /) -> Any:
+    """Degrees to radians, elementwise.
+
+    >>> import ember.core.numpy as jnp
+    >>> round(float(jnp.deg2rad(180.0)), 5)
+    3.14159
+    """
     (x,) = promote_dtypes_inexact(x)
     return lax.mul(x, lax.full_like(x, math.pi / 180))
 
@@ -317,6 +505,12 @@ radians, degrees = deg2rad, rad2deg
 
 @numpy_jit
 def hypot(x: Any, y: Any, /) -> Any:
+    """``sqrt(x**2 + y**2)`` elementwise, without intermediate overflow.
+
+    >>> import ember.core.numpy as jnp
+    >>> float(jnp.hypot(3.0, 4.0))
+    5.0
+    """
     x, y = promote_args_inexact("hypot", x, y)
     x, y = lax.abs(x), lax.abs(y)
     big, small = lax.max(x, y), lax.min(x, y)
@@ -328,6 +522,12 @@ def hypot(x: Any, y: Any, /) -> Any:
 
 @numpy_jit
 def sinc(x: Any, /) -> Any:
+    """The normalised sinc function ``sin(pi x) / (pi x)`` (1 at 0).
+
+    >>> import ember.core.numpy as jnp
+    >>> [round(v, 4) for v in jnp.sinc(jnp.array([0.0, 0.5])).tolist()]   # sin(pi x) / (pi x)
+    [1.0, 0.6366]
+    """
     (x,) = promote_dtypes_inexact(x)
     is_zero = lax.eq(x, _zero(x))
     safe = lax.select(is_zero, lax.full_like(x, 1), x)
@@ -340,12 +540,24 @@ def sinc(x: Any, /) -> Any:
 
 @numpy_jit
 def floor(x: Any, /) -> Any:
+    """The largest integer not greater than ``x``, elementwise (integers pass through).
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.floor(jnp.array([-1.5, 1.5])).tolist()
+    [-2.0, 1.0]
+    """
     (x,) = promote_args("floor", x)
     return x if aval(x).dtype.kind in "iub" else lax.floor(x)
 
 
 @numpy_jit
 def ceil(x: Any, /) -> Any:
+    """The smallest integer not less than ``x``, elementwise (integers pass through).
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.ceil(jnp.array([-1.5, 1.5])).tolist()
+    [-1.0, 2.0]
+    """
     (x,) = promote_args("ceil", x)
     return x if aval(x).dtype.kind in "iub" else lax.ceil(x)
 
@@ -363,6 +575,12 @@ fix = trunc
 
 @numpy_jit
 def rint(x: Any, /) -> Any:
+    """Round to the nearest integer, half to even, elementwise.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.rint(jnp.array([0.5, 1.5, -0.7])).tolist()
+    [0.0, 2.0, -1.0]
+    """
     (x,) = promote_args("rint", x)
     if aval(x).dtype.kind in "iub":
         return lax.convert_element_type(x, dtypes.default_float_dtype())
@@ -373,7 +591,14 @@ def rint(x: Any, /) -> Any:
 
 @numpy_jit(static_argnames=("decimals",))
 def round(a: Any, decimals: int = 0) -> Any:  # noqa: A001 - numpy name
-    """Round half to even, like NumPy, to ``decimals`` places."""
+    """Round half to even, like NumPy, to ``decimals`` places.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.round(jnp.array([0.5, 1.5, 2.567]), 0).tolist()   # half to even
+    [0.0, 2.0, 3.0]
+    >>> jnp.round(jnp.array([2.567, -1.234]), 2)
+    Array([ 2.57, -1.23], dtype=float32)
+    """
     (a,) = promote_args("round", a)
     dtype = aval(a).dtype
     if dtype.kind in "iub":
@@ -400,12 +625,42 @@ around = round
 # ----------------------------------------------------------------------------------------------
 # Comparison and logic
 
-equal = _binary("equal", lax.eq)
-not_equal = _binary("not_equal", lax.ne)
-less = _binary("less", lax.lt)
-less_equal = _binary("less_equal", lax.le)
-greater = _binary("greater", lax.gt)
-greater_equal = _binary("greater_equal", lax.ge)
+equal = _binary("equal", lax.eq, doc="""Elementwise ``x == y`` with NumPy broadcasting and JAX type promotion.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.equal(jnp.array([1, 2, 3]), 2).tolist()
+    [False, True, False]
+    """)
+not_equal = _binary("not_equal", lax.ne, doc="""Elementwise ``x != y`` with NumPy broadcasting and JAX type promotion.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.not_equal(jnp.array([1, 2, 3]), 2).tolist()
+    [True, False, True]
+    """)
+less = _binary("less", lax.lt, doc="""Elementwise ``x < y`` with NumPy broadcasting and JAX type promotion.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.less(jnp.array([1, 2, 3]), 2).tolist()
+    [True, False, False]
+    """)
+less_equal = _binary("less_equal", lax.le, doc="""Elementwise ``x <= y`` with NumPy broadcasting and JAX type promotion.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.less_equal(jnp.array([1, 2, 3]), 2).tolist()
+    [True, True, False]
+    """)
+greater = _binary("greater", lax.gt, doc="""Elementwise ``x > y`` with NumPy broadcasting and JAX type promotion.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.greater(jnp.array([1, 2, 3]), 2).tolist()
+    [False, False, True]
+    """)
+greater_equal = _binary("greater_equal", lax.ge, doc="""Elementwise ``x >= y`` with NumPy broadcasting and JAX type promotion.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.greater_equal(jnp.array([1, 2, 3]), 2).tolist()
+    [False, True, True]
+    """)
 
 
 def _to_bool(x: Any) -> Any:
@@ -414,24 +669,48 @@ def _to_bool(x: Any) -> Any:
 
 @numpy_jit
 def logical_and(x: Any, y: Any, /) -> Any:
+    """Elementwise ``x and y`` of the truth values of ``x`` and ``y``.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.logical_and(jnp.array([True, True]), jnp.array([True, False])).tolist()
+    [True, False]
+    """
     x, y = promote_args("logical_and", x, y)
     return lax.bitwise_and(_to_bool(x), _to_bool(y))
 
 
 @numpy_jit
 def logical_or(x: Any, y: Any, /) -> Any:
+    """Elementwise ``x or y`` of the truth values of ``x`` and ``y``.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.logical_or(jnp.array([0, 0, 2]), jnp.array([0, 1, 0])).tolist()
+    [False, True, True]
+    """
     x, y = promote_args("logical_or", x, y)
     return lax.bitwise_or(_to_bool(x), _to_bool(y))
 
 
 @numpy_jit
 def logical_xor(x: Any, y: Any, /) -> Any:
+    """Elementwise exclusive or of the truth values of ``x`` and ``y``.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.logical_xor(jnp.array([True, True]), jnp.array([True, False])).tolist()
+    [False, True]
+    """
     x, y = promote_args("logical_xor", x, y)
     return lax.bitwise_xor(_to_bool(x), _to_bool(y))
 
 
 @numpy_jit
 def logical_not(x: Any, /) -> Any:
+    """Elementwise ``not x``.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.logical_not(jnp.array([True, False])).tolist()
+    [False, True]
+    """
     (x,) = promote_args("logical_not", x)
     return lax.bitwise_not(_to_bool(x))
 
@@ -487,6 +766,12 @@ def bitwise_count(x: Any, /) -> Any:
 
 @numpy_jit
 def isfinite(x: Any, /) -> Any:
+    """True where ``x`` is neither infinite nor NaN.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.isfinite(jnp.array([1.0, jnp.nan, jnp.inf])).tolist()
+    [True, False, False]
+    """
     (x,) = promote_args("isfinite", x)
     dtype = aval(x).dtype
     if dtype.kind == "c":
@@ -498,6 +783,12 @@ def isfinite(x: Any, /) -> Any:
 
 @numpy_jit
 def isnan(x: Any, /) -> Any:
+    """True where ``x`` is NaN.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.isnan(jnp.array([1.0, jnp.nan, jnp.inf])).tolist()
+    [False, True, False]
+    """
     (x,) = promote_args("isnan", x)
     if not dtypes.is_inexact(aval(x).dtype):
         return lax.convert_element_type(lax.full_like(x, 0), np.bool_)
@@ -506,6 +797,12 @@ def isnan(x: Any, /) -> Any:
 
 @numpy_jit
 def isinf(x: Any, /) -> Any:
+    """True where ``x`` is positive or negative infinity.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.isinf(jnp.array([1.0, jnp.nan, -jnp.inf])).tolist()
+    [False, False, True]
+    """
     (x,) = promote_args("isinf", x)
     dtype = aval(x).dtype
     if dtype.kind == "c":
@@ -517,6 +814,12 @@ def isinf(x: Any, /) -> Any:
 
 @numpy_jit
 def isposinf(x: Any, /) -> Any:
+    """True where ``x`` is positive infinity.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.isposinf(jnp.array([jnp.inf, -jnp.inf])).tolist()
+    [True, False]
+    """
     (x,) = promote_args("isposinf", x)
     if not dtypes.is_float(aval(x).dtype):
         return lax.convert_element_type(lax.full_like(x, 0), np.bool_)
@@ -525,6 +828,12 @@ def isposinf(x: Any, /) -> Any:
 
 @numpy_jit
 def isneginf(x: Any, /) -> Any:
+    """True where ``x`` is negative infinity.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.isneginf(jnp.array([jnp.inf, -jnp.inf])).tolist()
+    [False, True]
+    """
     (x,) = promote_args("isneginf", x)
     if not dtypes.is_float(aval(x).dtype):
         return lax.convert_element_type(lax.full_like(x, 0), np.bool_)
@@ -553,18 +862,36 @@ def fmin(x: Any, y: Any, /) -> Any:
 
 @numpy_jit
 def real(x: Any, /) -> Any:
+    """The real part of ``x`` (``x`` itself for real arrays).
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.real(jnp.array([1 + 2j])).tolist()
+    [1.0]
+    """
     (x,) = promote_args("real", x)
     return lax.real(x) if aval(x).dtype.kind == "c" else x
 
 
 @numpy_jit
 def imag(x: Any, /) -> Any:
+    """The imaginary part of ``x`` (zeros for real arrays).
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.imag(jnp.array([1 + 2j])).tolist()
+    [2.0]
+    """
     (x,) = promote_args("imag", x)
     return lax.imag(x) if aval(x).dtype.kind == "c" else lax.full_like(x, 0)
 
 
 @numpy_jit
 def conjugate(x: Any, /) -> Any:
+    """The complex conjugate of ``x``, elementwise.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.conj(jnp.array([1 + 2j])).tolist()
+    [(1-2j)]
+    """
     (x,) = promote_args("conjugate", x)
     return lax.conj(x) if aval(x).dtype.kind == "c" else x
 
@@ -574,6 +901,12 @@ conj = conjugate
 
 @numpy_jit(static_argnames=("deg",))
 def angle(z: Any, deg: bool = False) -> Any:
+    """The angle of complex ``z`` in radians (in degrees with ``deg=True``).
+
+    >>> import ember.core.numpy as jnp
+    >>> round(float(jnp.angle(1j)), 4)
+    1.5708
+    """
     (z,) = promote_dtypes_inexact(z)
     if aval(z).dtype.kind == "c":
         out = lax.atan2(lax.imag(z), lax.real(z))
@@ -588,7 +921,15 @@ def angle(z: Any, deg: bool = False) -> Any:
 def where(condition: Any, x: Any = None, y: Any = None, /, *, size: int | None = None,
           fill_value: Any = None) -> Any:
     """``x`` where ``condition`` else ``y``, broadcast together. With only ``condition``, the
-    indices where it is true (``nonzero``; under jit this needs a static ``size``)."""
+    indices where it is true (``nonzero``; under jit this needs a static ``size``).
+
+    >>> import ember.core.numpy as jnp
+    >>> x = jnp.array([-1.0, 2.0, -3.0])
+    >>> jnp.where(x > 0, x, 0.0).tolist()
+    [0.0, 2.0, 0.0]
+    >>> jnp.where(x > 0, size=2, fill_value=-1)[0].tolist()   # static size: usable under jit
+    [1, -1]
+    """
     if x is None and y is None:
         from .searching import nonzero
         return nonzero(condition, size=size, fill_value=fill_value)
@@ -619,7 +960,14 @@ def _broadcast3(c: Any, x: Any, y: Any) -> list[Any]:
 
 @numpy_jit
 def clip(arr: Any, min: Any = None, max: Any = None) -> Any:  # noqa: A002 - numpy names
-    """Limit values to [min, max]; either bound may be None."""
+    """Limit values to [min, max]; either bound may be None.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.clip(jnp.array([-2, 0, 5]), -1, 3).tolist()
+    [-1, 0, 3]
+    >>> jnp.clip(jnp.array([-2.0, 5.0]), max=1.0).tolist()
+    [-2.0, 1.0]
+    """
     check_arraylike("clip", arr)
     if min is not None:
         arr = maximum(min, arr) if not isinstance(min, (int, float)) else maximum(arr, min)
@@ -630,6 +978,12 @@ def clip(arr: Any, min: Any = None, max: Any = None) -> Any:  # noqa: A002 - num
 
 @numpy_jit(static_argnames=("copy",))
 def nan_to_num(x: Any, copy: bool = True, nan: float = 0.0, posinf: Any = None, neginf: Any = None) -> Any:
+    """``x`` with NaN replaced by ``nan`` and infinities by ``posinf``/``neginf`` (default: the dtype's largest finite values).
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.nan_to_num(jnp.array([jnp.nan, 1.0, -jnp.inf]), neginf=-9.0).tolist()
+    [0.0, 1.0, -9.0]
+    """
     (x,) = promote_args("nan_to_num", x)
     dtype = aval(x).dtype
     if not dtypes.is_float(dtype):

@@ -159,7 +159,13 @@ def iota_2x32_shape(shape: tuple[int, ...]) -> tuple[Any, Any]:
 
 def threefry_2x32(key: Any, count: Any) -> Any:
     """JAX's ``threefry_2x32(keypair, count)``: hash a uint32 array ``count`` under a raw key
-    ``uint32[2]``, pairing the first half of the flattened counts with the second half."""
+    ``uint32[2]``, pairing the first half of the flattened counts with the second half.
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> key = random.key(0)
+    >>> random.threefry_2x32(key, jnp.arange(4, dtype=jnp.uint32)).tolist()
+    [4146024105, 967050713, 2718843009, 1272950319]
+    """
     key_aval, count_aval = aval_of(key), aval_of(count)
     if key_aval.dtype != _uint32 or count_aval.dtype != _uint32:
         raise TypeError(f"threefry_2x32 requires uint32 arguments, got {key_aval.dtype.name} and "

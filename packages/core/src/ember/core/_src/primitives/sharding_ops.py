@@ -70,8 +70,11 @@ def with_sharding_constraint(x: Any, shardings: Any) -> Any:
     tree); inside jit this guides XLA's partitioner.
 
     >>> import ember.core as ec
-    >>> mesh = ec.make_mesh((1,), ("data",))
-    >>> y = ec.lax.with_sharding_constraint(ec.numpy.ones(4), ec.sharding.NamedSharding(mesh, ec.sharding.P("data")))
+    >>> mesh = ec.make_mesh((ec.device_count(),), ("data",))
+    >>> s = ec.sharding.NamedSharding(mesh, ec.sharding.P("data"))
+    >>> y = ec.jit(lambda x: ec.lax.with_sharding_constraint(x * 2, s))(ec.numpy.ones(8))
+    >>> y.sharding.shard_shape(y.shape) == s.shard_shape(y.shape), y.tolist()
+    (True, [2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0])
     """
     from ..sharding import Sharding, to_sharding
     is_leaf = lambda s: isinstance(s, Sharding) or type(s).__name__ == "PartitionSpec"  # noqa: E731
