@@ -247,8 +247,8 @@ def write_png(path: Path, series: dict[str, list[tuple[int, float]]], width: int
                 for t in range(n + 1):
                     cx, cy = ax + (bx - ax) * t // n, ay + (by - ay) * t // n
                     img[max(cy - 1, 0):cy + 1, max(cx - 1, 0):cx + 1] = color
-            for i, label in enumerate(series):  # a legend swatch per series, top right
-                img[margin + 12 * i:margin + 12 * i + 8, width - margin - 20:width - margin - 4] = colors[i % 4]
+        for i in range(len(series)):  # a colour swatch per series, top right, in legend order
+            img[margin + 12 * i:margin + 12 * i + 8, width - margin - 20:width - margin - 4] = colors[i % 4]
     raw = b"".join(b"\x00" + row.tobytes() for row in img)
 
     def chunk(kind: bytes, data: bytes) -> bytes:
@@ -348,9 +348,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     tokens_per_step = args.batch * args.seq_len
     step = start
     t_start = time.perf_counter()
+    timings: dict[str, list[float]] = {"step": [], "checkpoint_blocking": []}
+    first_step_seconds = None
     while step < args.steps and not stop["requested"]:
         batch = ec.device_put(next(train_it), batch_sharding)
-        loss = float(train_step(model, optimizer, batch))
+        t0 = time.perf_counter()
+        loss = float(train_step(model, optimizer, batch))  # float() waits for the result
+        if first_step_seconds is None:
+            first_step_seconds = time.perf_counter() - t0  # trace + compile + one step
+        else:
+            timings["step"].append(time.perf_counter() - t0)
         step += 1
         rng = ec.random.fold_in(rng, step)  # the run's RNG stream advances with the step (saved too)
         history["train_loss"].append([step, loss])
@@ -364,6 +371,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 print(f"step {step:5d}  train loss {loss:.4f}  val loss {val:.4f}", flush=True)
         if step % args.ckpt_every == 0 or step == args.steps:
             val = history["val_loss"][-1][1] if history["val_loss"] else float("inf")
+            t0 = time.perf_counter()
             manager.save(step, items={
                 "model": nn.state(model).to_pure_dict(),
                 "optimizer": nn.state(optimizer).to_pure_dict(),
@@ -371,6 +379,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 "rng": rng,
                 "meta": {"step": step, "history": history, "config": vars(args)},
             }, metrics={"val_loss": val})
+            timings["checkpoint_blocking"].append(time.perf_counter() - t0)  # the rest is written in the background
     progress.close()
     manager.wait_until_finished()
     elapsed = time.perf_counter() - t_start
@@ -386,6 +395,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "steps": args.steps, "final_train_loss": history["train_loss"][-1][1] if history["train_loss"] else None,
         "final_val_loss": final_val, "unigram_baseline": baseline, "best_step": manager.best_step(),
         "tokens_per_second": (step - start) * tokens_per_step / elapsed if elapsed else None,
+        "first_step_seconds": first_step_seconds,
+        "median_step_seconds": sorted(timings["step"])[len(timings["step"]) // 2] if timings["step"] else None,
+        "checkpoint_blocking_seconds": sum(timings["checkpoint_blocking"]),
         "devices": args.devices, "train_loss": history["train_loss"], "val_loss": history["val_loss"],
         "sample": sample,
     }
