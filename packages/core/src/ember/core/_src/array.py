@@ -23,6 +23,9 @@ class DeletedBufferError(RuntimeError):
     """An Array whose buffer was donated to a computation or deleted was used."""
 
 
+_NOT_GIVEN: Any = object()
+
+
 class Array:
     """An n-d array on a device. Create one with ``ec.numpy.asarray`` or ``ec.device_put``.
 
@@ -39,14 +42,15 @@ class Array:
     aval: ShapedArray
     _committed: bool
 
-    def __init__(self, *args: Any, **fields: Any) -> None:
-        # Only jit's C++ dispatcher calls this, as Array(_buf=..., aval=...), for its outputs.
-        if args or len(fields) != 2:
+    def __init__(self, _buf: Any = _NOT_GIVEN, aval: Any = _NOT_GIVEN) -> None:
+        # Only jit's C++ dispatcher calls this, as Array(_buf=..., aval=...), once per output leaf:
+        # it is on the dispatch fast path, so it stays minimal.
+        if aval is _NOT_GIVEN:
             raise TypeError(
                 "ember Arrays are not created directly; use ec.numpy.asarray(x) or ec.device_put(x)"
             )
-        self._buf = fields["_buf"]
-        self.aval = fields["aval"]
+        self._buf = _buf
+        self.aval = aval
         self._committed = False
 
     # -- basic properties --
