@@ -27,7 +27,18 @@ __all__ = ["AsyncCheckpointer"]
 
 
 class AsyncCheckpointer(Checkpointer):
-    """A :class:`Checkpointer` whose saves write on a background thread (same arguments)."""
+    """A :class:`Checkpointer` whose saves write on a background thread (same arguments).
+
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import ember.checkpoint as ecp
+    >>> path = os.path.join(tempfile.mkdtemp(), "params")
+    >>> with ecp.AsyncCheckpointer() as ckptr:
+    ...     ckptr.save(path, {"w": np.arange(3.0)})      # returns once the arrays are copied to the host
+    ...     ckptr.wait_until_finished()                  # the files are written and committed
+    >>> ecp.restore(path, as_numpy=True)["w"].tolist()
+    [0.0, 1.0, 2.0]
+    """
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -62,6 +62,15 @@ class CheckpointManagerOptions:
     - ``step_prefix``: step folders are ``<prefix>_<step>`` instead of ``<step>``.
     - ``enable_async``: write in the background (``save`` blocks only for device-to-host copies).
     - ``create``: create ``directory`` if missing.
+
+    >>> import tempfile
+    >>> import numpy as np
+    >>> import ember.checkpoint as ecp
+    >>> options = ecp.CheckpointManagerOptions(save_interval_steps=100, max_to_keep=2, enable_async=False)
+    >>> with ecp.CheckpointManager(tempfile.mkdtemp(), options) as mngr:
+    ...     saved = [step for step in range(0, 350, 50) if mngr.save(step, {"w": np.zeros(1)})]
+    ...     print(saved, mngr.all_steps())      # save() skips steps that are not due
+    [0, 100, 200, 300] [200, 300]
     """
 
     save_interval_steps: int = 1
@@ -121,6 +130,19 @@ class CheckpointManager:
 
     Only the primary process (``ec.process_index() == 0``) creates folders, writes metadata and
     deletes old steps; every process writes the shards it owns.
+
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import ember.checkpoint as ecp
+    >>> options = ecp.CheckpointManagerOptions(max_to_keep=2, best_fn=lambda m: m["loss"], best_mode="min")
+    >>> with ecp.CheckpointManager(tempfile.mkdtemp(), options) as mngr:
+    ...     for step, loss in enumerate([3.0, 1.0, 2.0, 4.0]):
+    ...         _ = mngr.save(step, {"state": {"w": np.full(2, step)}, "meta": {"loss": loss}}, metrics={"loss": loss})
+    ...     mngr.wait_until_finished()
+    ...     print(mngr.all_steps(), mngr.best_step(), mngr.latest_step())   # the newest step is always kept
+    ...     print(mngr.restore(1, as_numpy=True)["state"]["w"].tolist())
+    [1, 2, 3] 1 3
+    [1, 1]
     """
 
     def __init__(self, directory: PathLike, options: CheckpointManagerOptions | None = None) -> None:

@@ -32,6 +32,19 @@ class MultiTierCheckpointManager:
     ``local_options`` typically has a short ``save_interval_steps`` and a small ``max_to_keep``;
     ``persistent_options`` a long interval. ``restore(step=None)`` picks the newest step committed
     in either tier (from the local tier when both have it: it is the faster one).
+
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import ember.checkpoint as ecp
+    >>> local = ecp.CheckpointManagerOptions(save_interval_steps=1, max_to_keep=1)        # e.g. /dev/shm
+    >>> persistent = ecp.CheckpointManagerOptions(save_interval_steps=2)                 # e.g. a bucket
+    >>> with ecp.MultiTierCheckpointManager(tempfile.mkdtemp(), tempfile.mkdtemp(),
+    ...                                     local_options=local, persistent_options=persistent) as mngr:
+    ...     for step in range(4):
+    ...         _ = mngr.save(step, {"w": np.full(2, step)})
+    ...     mngr.wait_until_finished()
+    ...     print([tier.all_steps() for tier in mngr.tiers], mngr.latest_step())
+    [[3], [0, 2]] 3
     """
 
     def __init__(self, local_directory: PathLike, persistent_directory: PathLike, *,

@@ -26,7 +26,14 @@ def _backend() -> Any:
 
 
 class ArrayRecordDataSource:
-    """Random access to the records of one or more ArrayRecord files (concatenated)."""
+    """Random access to the records of one or more ArrayRecord files (concatenated).
+
+    Needs the ``array_record`` package (``pip install 'ember-data[array_record]'``); each record is
+    the raw ``bytes`` stored in the file, so parse it in a ``map``::
+
+        source = ed.ArrayRecordDataSource(["train-00000.array_record", "train-00001.array_record"])
+        ds = ed.MapDataset.source(source).shuffle(seed=0).map(parse_example)
+    """
 
     def __init__(self, paths: str | os.PathLike | Sequence[str | os.PathLike]):
         backend = _backend()

@@ -16,7 +16,14 @@ from ember.data._src.tree import Path, is_namedtuple, path_str
 
 def make_batch(values: Sequence[Any]) -> Any:
     """Stacks records (NumPy arrays, scalars, or dicts/lists/tuples of them) along a new
-    leading axis. Records must share one structure and per-field shapes."""
+    leading axis. Records must share one structure and per-field shapes.
+
+    >>> import numpy as np
+    >>> import ember.data as ed
+    >>> batch = ed.make_batch([{"x": np.zeros(2), "y": 0}, {"x": np.ones(2), "y": 1}])
+    >>> batch["x"].shape, batch["y"].tolist()
+    ((2, 2), [0, 1])
+    """
     if len(values) == 0:
         raise ValueError("Cannot batch 0 records.")
     return _stack(values, ())

@@ -34,7 +34,17 @@ def require_core() -> Any:
 
 def device_put(data: Any, sharding: Any = None, *, buffer_size: int = 2) -> Any:
     """Places every element of ``data`` (an IterDataset, a DatasetIterator, or any iterable)
-    on devices: ``ec.device_put(element, sharding)``. Returns the same kind of object."""
+    on devices: ``ec.device_put(element, sharding)``. Returns the same kind of object.
+
+    >>> import numpy as np
+    >>> import ember.data as ed
+    >>> import importlib.util
+    >>> ds = ed.MapDataset.range(4).batch(2).to_iter_dataset()
+    >>> if importlib.util.find_spec("ember.core"):   # device_put needs ember-core
+    ...     ds = ed.device_put(ds)                     # batches become ember Arrays, two ahead
+    >>> [batch.tolist() for batch in ds]
+    [[0, 1], [2, 3]]
+    """
     ec = require_core()
     if not isinstance(buffer_size, int) or buffer_size < 1:
         raise ValueError(f"buffer_size must be a positive integer, got {buffer_size!r}.")

@@ -28,6 +28,14 @@ def _as_iter(ds: Any) -> IterDataset:
 
 
 class MixedIterDataset(IterDataset):
+    """Mixes iterable datasets by ``weights`` (a list, or a dict with the keys of ``datasets``) in a fixed smooth pattern (``IterDataset.mix``); stops when any input is exhausted.
+
+    >>> import numpy as np
+    >>> import ember.data as ed
+    >>> parts = [ed.MapDataset.range(3).to_iter_dataset(), ed.MapDataset.range(10, 13).to_iter_dataset()]
+    >>> list(ed.MixedIterDataset(parts, weights=[1, 1]))
+    [0, 10, 1, 11, 2, 12]
+    """
     def __init__(self, datasets: Sequence[Any] | Mapping[str, Any], weights: Any = None):
         if isinstance(datasets, Mapping):
             self._keys: list[str] | None = list(datasets)
@@ -96,7 +104,14 @@ class _MixIterator(DatasetIterator):
 
 class InterleaveIterDataset(IterDataset):
     """Round-robin over up to ``cycle_length`` open datasets; an exhausted dataset's slot
-    is taken by the next unopened one. Stops when all are exhausted."""
+    is taken by the next unopened one. Stops when all are exhausted.
+
+    >>> import numpy as np
+    >>> import ember.data as ed
+    >>> parts = [ed.MapDataset.range(3).to_iter_dataset(), ed.MapDataset.range(10, 13).to_iter_dataset()]
+    >>> list(ed.InterleaveIterDataset(parts, cycle_length=2))
+    [0, 10, 1, 11, 2, 12]
+    """
 
     def __init__(self, datasets: Sequence[Any], cycle_length: int | None = None, **_grain_tuning: Any):
         datasets = [_as_iter(d) for d in datasets]

@@ -56,7 +56,15 @@ _NO_SPEC = object()
 
 
 class IterDataset(DatasetNode):
-    """A dataset consumed in order. Immutable: transformations return new datasets."""
+    """A dataset consumed in order. Immutable: transformations return new datasets.
+
+    >>> import numpy as np
+    >>> import ember.data as ed
+    >>> ds = ed.MapDataset.range(6).to_iter_dataset()         # from here on: consumed in order
+    >>> ds = ds.filter(lambda x: x % 2 == 0).map(lambda x: x * 10).batch(2)
+    >>> [b.tolist() for b in ds]
+    [[0, 20], [40]]
+    """
 
     # -- constructors -------------------------------------------------------------------
     @staticmethod
@@ -317,6 +325,15 @@ class WithSeedIterDataset(IterDataset):
 
 # -- execution steps: they change where work runs, never what it produces ---------------------------
 class ThreadPrefetchIterDataset(IterDataset):
+    """Computes up to ``buffer_size`` elements of ``parent`` ahead on a background thread.
+
+    >>> import numpy as np
+    >>> import ember.data as ed
+    >>> from ember.data import experimental
+    >>> ds = experimental.ThreadPrefetchIterDataset(ed.MapDataset.range(4).to_iter_dataset(), buffer_size=2)
+    >>> list(ds)                          # computed ahead on a background thread
+    [0, 1, 2, 3]
+    """
     def __init__(self, parent: IterDataset, buffer_size: int = 16):
         if not isinstance(parent, IterDataset):
             raise TypeError(f"prefetch needs an IterDataset parent, got {type(parent).__name__}.")

@@ -24,7 +24,20 @@ T = TypeVar("T")
 
 
 class DatasetIterator(Iterator[T]):
-    """Base iterator: timing, closing, state and statistics plumbing."""
+    """Base iterator: timing, closing, state and statistics plumbing.
+
+    >>> import numpy as np
+    >>> import ember.data as ed
+    >>> it = iter(ed.MapDataset.range(5).map(lambda x: x * 10).to_iter_dataset())
+    >>> isinstance(it, ed.DatasetIterator), next(it), next(it)
+    (True, 0, 10)
+    >>> state = it.get_state()                      # small and JSON-serialisable
+    >>> state
+    {'next_index': 2}
+    >>> fresh = iter(ed.MapDataset.range(5).map(lambda x: x * 10).to_iter_dataset())
+    >>> fresh.set_state(state); next(fresh)          # continues exactly where `it` stopped
+    20
+    """
 
     def __init__(self, parents: Sequence["DatasetIterator"] = (), name: str | None = None):
         self._parents = tuple(parents)

@@ -77,7 +77,17 @@ class _GlobalIndexRandomMap:
 class DataLoader:
     """Loads ``data_source`` records in the order given by ``sampler``, applies
     ``operations`` (``transforms.Map/RandomMap/MapWithIndex/Filter/Batch``) and, with
-    ``worker_count > 0``, computes them in worker processes."""
+    ``worker_count > 0``, computes them in worker processes.
+
+    >>> import numpy as np
+    >>> import ember.data as ed
+    >>> loader = ed.DataLoader(
+    ...     data_source=ed.RangeDataSource(0, 10, 1),
+    ...     sampler=ed.IndexSampler(10, shuffle=True, num_epochs=1, seed=0),
+    ...     operations=[ed.transforms.Batch(4)])
+    >>> [batch.tolist() for batch in loader]
+    [[4, 5, 3, 8], [1, 0, 7, 2], [9, 6]]
+    """
 
     def __init__(self, *, data_source: Any, sampler: Any, operations: Sequence[Any] = (),
                  worker_count: int | None = 0, worker_buffer_size: int = 2,
@@ -135,7 +145,19 @@ class DataLoader:
 
 
 class DataLoaderIterator(Iterator[Any]):
-    """Iterator of a :class:`DataLoader` with ``get_state``/``set_state``."""
+    """Iterator of a :class:`DataLoader` with ``get_state``/``set_state``.
+
+    >>> import numpy as np
+    >>> import ember.data as ed
+    >>> loader = ed.DataLoader(data_source=ed.RangeDataSource(0, 10, 1), sampler=ed.SequentialSampler(10))
+    >>> it = iter(loader)
+    >>> next(it), next(it)
+    (0, 1)
+    >>> state = it.get_state()
+    >>> it2 = iter(loader); it2.set_state(state)
+    >>> next(it2)
+    2
+    """
 
     def __init__(self, loader: DataLoader):
         self._loader = loader

@@ -40,7 +40,16 @@ def _as_index_array(indices: Any) -> np.ndarray:
 
 class MapDataset(DatasetNode, Generic[T]):
     """A dataset with a length and random access by index. Immutable: each transformation
-    returns a new dataset."""
+    returns a new dataset.
+
+    >>> import numpy as np
+    >>> import ember.data as ed
+    >>> ds = ed.MapDataset.range(10).shuffle(seed=0).map(lambda x: x * x)
+    >>> len(ds), ds[0], ds[1]                 # any element, computed on demand
+    (10, 16, 25)
+    >>> next(iter(ds[2:5].to_iter_dataset().batch(3))).tolist()   # slice, then batch
+    [9, 64, 1]
+    """
 
     # -- constructors -------------------------------------------------------------------
     @staticmethod

@@ -51,6 +51,17 @@ class WorkerError(RuntimeError):
       index: the record (element) index being computed, when known.
       original_type: name of the original exception type (None if the worker died).
       worker_traceback: the original traceback, formatted in the worker.
+
+    >>> import numpy as np
+    >>> import ember.data as ed
+    >>> def bad(x):
+    ...     raise ValueError("bad record")
+    >>> ds = ed.MapDataset.range(4).map(bad).to_iter_dataset().mp_prefetch(ed.MultiprocessingOptions(num_workers=1))
+    >>> try:
+    ...     next(iter(ds))
+    ... except ed.WorkerError as e:
+    ...     print(e.index, "ValueError" in e.worker_traceback)
+    0 True
     """
 
     def __init__(self, message: str, *, worker_index: int | None = None, index: int | None = None,

@@ -32,7 +32,17 @@ from ember.data._src.iterator import DatasetIterator, check_state
 
 
 class FirstFitPackIterDataset(IterDataset):
-    """Packs variable-length sequences into rows of fixed length (see module docstring)."""
+    """Packs variable-length sequences into rows of fixed length (see module docstring).
+
+    >>> import numpy as np
+    >>> import ember.data as ed
+    >>> seqs = [np.arange(n) + 1 for n in (3, 2, 4, 1)]
+    >>> ds = ed.MapDataset.source(seqs).map(lambda s: {"tokens": s}).to_iter_dataset()
+    >>> packed = ed.FirstFitPackIterDataset(ds, length_struct={"tokens": 5}, num_packing_bins=2)
+    >>> row = next(iter(packed))
+    >>> row["tokens"].tolist(), row["tokens_segment_ids"].tolist(), row["tokens_positions"].tolist()
+    ([1, 2, 3, 1, 2], [1, 1, 1, 2, 2], [0, 1, 2, 0, 1])
+    """
 
     def __init__(self, parent: IterDataset, *, length_struct: Any, num_packing_bins: int,
                  seed: int = 0, shuffle_bins: bool = False, meta_features: Sequence[str] = (),

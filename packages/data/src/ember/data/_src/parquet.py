@@ -74,6 +74,15 @@ class ParquetDataSource:
         list of those. Files are concatenated in order.
       columns: read only these columns (default: all).
       cache_bytes: upper bound on decoded row groups kept in memory (per process).
+
+    >>> import numpy as np
+    >>> import ember.data as ed
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "train.parquet")
+    >>> ed.write_parquet([{"x": np.full(3, i, np.float32), "label": i} for i in range(5)], path)
+    >>> source = ed.ParquetDataSource(path)         # a file, a folder, a glob or a list
+    >>> len(source), source[2]["x"].tolist(), int(source[2]["label"])
+    (5, [2.0, 2.0, 2.0], 2)
     """
 
     _ember_accepts_arrays = True
@@ -301,6 +310,14 @@ def write_parquet(records: Iterable[dict[str, Any]], path: str | os.PathLike, *,
     varying length -> list columns; NumPy/Python numbers, bool, str and bytes -> the
     matching Parquet types. Compression is off by default (random access favours cheap
     decoding); pass ``"zstd"`` or ``"snappy"`` to trade speed for size.
+
+    >>> import numpy as np
+    >>> import ember.data as ed
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "data.parquet")
+    >>> ed.write_parquet([{"tokens": np.arange(n), "id": n} for n in (2, 3)], path)   # variable length: a list column
+    >>> ed.ParquetDataSource(path)[1]["tokens"].tolist()
+    [0, 1, 2]
     """
     pa, pq = _pa()
     it = iter(records)

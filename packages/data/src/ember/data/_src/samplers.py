@@ -21,6 +21,13 @@ from ember.data._src.sharding import NoSharding, ShardOptions, even_split
 
 @dataclasses.dataclass(frozen=True)
 class RecordMetadata:
+    """What a sampler yields for each position: the position ``index``, the ``record_key`` to read, and an optional ``rng``.
+
+    >>> import numpy as np
+    >>> import ember.data as ed
+    >>> ed.SequentialSampler(3)[1]                   # what a sampler yields for each position
+    RecordMetadata(index=1, record_key=1, rng=None)
+    """
     index: int
     record_key: int
     rng: Any = None
@@ -29,7 +36,14 @@ class RecordMetadata:
 class IndexSampler:
     """Shards (a contiguous split per shard), optionally shuffles (a new permutation each
     epoch), and repeats ``num_epochs`` times (None: forever). Global position ``i`` belongs
-    to shard ``i % shard_count``."""
+    to shard ``i % shard_count``.
+
+    >>> import numpy as np
+    >>> import ember.data as ed
+    >>> sampler = ed.IndexSampler(6, shuffle=True, num_epochs=2, seed=0)
+    >>> [sampler[i].record_key for i in range(12)]     # a new permutation each epoch
+    [2, 3, 0, 1, 4, 5, 3, 2, 1, 0, 4, 5]
+    """
 
     def __init__(self, num_records: int, shard_options: ShardOptions | None = None, shuffle: bool = False,
                  num_epochs: int | None = None, seed: int | None = None):
@@ -89,7 +103,13 @@ class IndexSampler:
 
 
 class SequentialSampler(IndexSampler):
-    """Records in order, one epoch."""
+    """Records in order, one epoch.
+
+    >>> import numpy as np
+    >>> import ember.data as ed
+    >>> [ed.SequentialSampler(4)[i].record_key for i in range(4)]
+    [0, 1, 2, 3]
+    """
 
     def __init__(self, num_records: int, shard_options: ShardOptions | None = None, seed: int | None = None):
         super().__init__(num_records, shard_options, shuffle=False, num_epochs=1, seed=seed)

@@ -23,7 +23,18 @@ T = TypeVar("T", covariant=True)
 
 @runtime_checkable
 class RandomAccessDataSource(Protocol[T]):
-    """What ember.data needs from a source: a length and random access by index."""
+    """What ember.data needs from a source: a length and random access by index.
+
+    >>> import numpy as np
+    >>> import ember.data as ed
+    >>> class Squares:                          # any object with __len__ and __getitem__ will do
+    ...     def __len__(self):
+    ...         return 4
+    ...     def __getitem__(self, index):
+    ...         return index * index
+    >>> isinstance(Squares(), ed.RandomAccessDataSource), list(ed.MapDataset.source(Squares()))
+    (True, [0, 1, 4, 9])
+    """
 
     def __len__(self) -> int: ...
 

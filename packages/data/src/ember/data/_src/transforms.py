@@ -21,7 +21,17 @@ import numpy as np
 
 
 class Map(abc.ABC):
-    """A 1:1 transformation of a record."""
+    """A 1:1 transformation of a record.
+
+    >>> import numpy as np
+    >>> import ember.data as ed
+    >>> class Square(ed.transforms.Map):
+    ...     def map(self, element):
+    ...         return element * element
+    >>> loader = ed.DataLoader(data_source=ed.RangeDataSource(0, 4, 1), sampler=ed.SequentialSampler(4), operations=[Square()])
+    >>> list(loader)
+    [0, 1, 4, 9]
+    """
 
     @abc.abstractmethod
     def map(self, element: Any) -> Any:
@@ -29,7 +39,17 @@ class Map(abc.ABC):
 
 
 class RandomMap(abc.ABC):
-    """A 1:1 random transformation; ``rng`` is derived from the seed and the record position."""
+    """A 1:1 random transformation; ``rng`` is derived from the seed and the record position.
+
+    >>> import numpy as np
+    >>> import ember.data as ed
+    >>> class Jitter(ed.transforms.RandomMap):
+    ...     def random_map(self, element, rng):      # rng: np.random.Generator from (seed, position)
+    ...         return element + rng.integers(0, 100)
+    >>> loader = ed.DataLoader(data_source=ed.RangeDataSource(0, 3, 1), sampler=ed.SequentialSampler(3, seed=0), operations=[Jitter()])
+    >>> list(loader) == list(loader)          # deterministic
+    True
+    """
 
     @abc.abstractmethod
     def random_map(self, element: Any, rng: np.random.Generator) -> Any:
@@ -37,7 +57,17 @@ class RandomMap(abc.ABC):
 
 
 class MapWithIndex(abc.ABC):
-    """A 1:1 transformation that also sees the record position."""
+    """A 1:1 transformation that also sees the record position.
+
+    >>> import numpy as np
+    >>> import ember.data as ed
+    >>> class Tag(ed.transforms.MapWithIndex):
+    ...     def map_with_index(self, index, element):
+    ...         return (index, element)
+    >>> loader = ed.DataLoader(data_source=ed.InMemoryDataSource(["a", "b"]), sampler=ed.SequentialSampler(2), operations=[Tag()])
+    >>> list(loader)
+    [(0, 'a'), (1, 'b')]
+    """
 
     @abc.abstractmethod
     def map_with_index(self, index: int, element: Any) -> Any:
@@ -45,7 +75,17 @@ class MapWithIndex(abc.ABC):
 
 
 class Filter(abc.ABC):
-    """Keeps the records for which ``filter`` returns True."""
+    """Keeps the records for which ``filter`` returns True.
+
+    >>> import numpy as np
+    >>> import ember.data as ed
+    >>> class Even(ed.transforms.Filter):
+    ...     def filter(self, element):
+    ...         return element % 2 == 0
+    >>> loader = ed.DataLoader(data_source=ed.RangeDataSource(0, 6, 1), sampler=ed.SequentialSampler(6), operations=[Even()])
+    >>> list(loader)
+    [0, 2, 4]
+    """
 
     @abc.abstractmethod
     def filter(self, element: Any) -> bool:
@@ -54,7 +94,15 @@ class Filter(abc.ABC):
 
 @dataclasses.dataclass(frozen=True)
 class Batch:
-    """Stacks ``batch_size`` consecutive records along a new leading axis."""
+    """Stacks ``batch_size`` consecutive records along a new leading axis.
+
+    >>> import numpy as np
+    >>> import ember.data as ed
+    >>> loader = ed.DataLoader(data_source=ed.RangeDataSource(0, 5, 1), sampler=ed.SequentialSampler(5),
+    ...                        operations=[ed.transforms.Batch(2, drop_remainder=True)])
+    >>> [b.tolist() for b in loader]
+    [[0, 1], [2, 3]]
+    """
 
     batch_size: int
     drop_remainder: bool = False

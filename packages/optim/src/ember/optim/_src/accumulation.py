@@ -19,7 +19,12 @@ ArrayLike = Any
 
 
 class TraceState(NamedTuple):
-    """Momentum buffer of :func:`trace`."""
+    """Momentum buffer of :func:`trace`.
+
+    >>> import ember.optim as eo
+    >>> eo.TraceState._fields
+    ('trace',)
+    """
 
     trace: Any
 
@@ -63,12 +68,28 @@ def _trace(decay, nesterov, accumulator_dtype):
 
 
 class EmaState(NamedTuple):
+    """State of ``ema``: step ``count`` and the exponential moving average ``ema``.
+
+    >>> import ember.optim as eo
+    >>> eo.EmaState._fields
+    ('count', 'ema')
+    """
     count: Any
     ema: Any
 
 
 def ema(decay: ArrayLike, debias: bool = True, accumulator_dtype: Any | None = None) -> base.GradientTransformation:
-    """Exponential moving average of the updates, debiased by ``1 - decay^t`` unless ``debias=False``."""
+    """Exponential moving average of the updates, debiased by ``1 - decay^t`` unless ``debias=False``.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.array([1.0, -2.0])}
+    >>> opt = eo.ema(0.9)
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": jnp.array([0.5, -0.5])}, state, params)
+    >>> [f"{v:.4f}" for v in updates["w"].tolist()]
+    ['0.5000', '-0.5000']
+    """
     accumulator_dtype = utils.canonicalize_dtype(accumulator_dtype)
 
     def init_fn(params):
@@ -87,14 +108,29 @@ def ema(decay: ArrayLike, debias: bool = True, accumulator_dtype: Any | None = N
 
 
 class ApplyEvery(NamedTuple):
-    """State of :func:`apply_every`."""
+    """State of :func:`apply_every`.
+
+    >>> import ember.optim as eo
+    >>> eo.ApplyEvery._fields
+    ('count', 'grad_acc')
+    """
 
     count: Any
     grad_acc: Any
 
 
 def apply_every(k: int = 1) -> base.GradientTransformation:
-    """Accumulate (sum) updates over ``k`` steps and emit them every ``k``-th step (zeros otherwise)."""
+    """Accumulate (sum) updates over ``k`` steps and emit them every ``k``-th step (zeros otherwise).
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.array([1.0, -2.0])}
+    >>> opt = eo.apply_every(k=2)
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": jnp.array([0.5, -0.5])}, state, params)
+    >>> [f"{v:.4f}" for v in updates["w"].tolist()]
+    ['0.0000', '-0.0000']
+    """
 
     def init_fn(params):
         return ApplyEvery(count=jnp.zeros([], jnp.int32), grad_acc=otu.tree_zeros_like(params))
@@ -113,11 +149,31 @@ def apply_every(k: int = 1) -> base.GradientTransformation:
 
 
 class ShouldSkipUpdateFunction(Protocol):
+    """The protocol of ``MultiSteps``' ``should_skip_update_fn``: ``(updates, gradient_step, params) -> (should_skip, state)``.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> def skip_negative_steps(updates, gradient_step, params):   # (updates, step, params) -> (skip, state)
+    ...     return jnp.array(False), {}
+    >>> opt = eo.MultiSteps(eo.sgd(1.0), every_k_schedule=1, should_skip_update_fn=skip_negative_steps)
+    >>> updates, _ = opt.update({"w": jnp.ones(1)}, opt.init({"w": jnp.zeros(1)}))
+    >>> updates["w"].tolist()
+    [-1.0]
+    """
     def __call__(self, updates: Any, gradient_step: ArrayLike, params: Any | None) -> tuple[Any, Any]: ...
 
 
 def skip_not_finite(updates: Any, gradient_step: ArrayLike, params: Any | None) -> tuple[Any, Any]:
-    """For ``MultiSteps``: skip the mini-step when any update is inf or NaN."""
+    """For ``MultiSteps``: skip the mini-step when any update is inf or NaN.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> opt = eo.MultiSteps(eo.sgd(1.0), every_k_schedule=1, should_skip_update_fn=eo.skip_not_finite)
+    >>> state = opt.init({"w": jnp.zeros(1)})
+    >>> updates, state = opt.update({"w": jnp.array([jnp.inf])}, state)
+    >>> updates["w"].tolist(), int(state.skip_state["num_not_finite"])
+    ([0.0], 1)
+    """
     del gradient_step, params
     counts = [jnp.sum(jnp.logical_not(jnp.isfinite(p))) for p in _tree.leaves(updates)]
     num_not_finite = jnp.sum(jnp.asarray(counts)) if counts else jnp.asarray(0)
@@ -127,7 +183,18 @@ def skip_not_finite(updates: Any, gradient_step: ArrayLike, params: Any | None) 
 
 def skip_large_updates(updates: Any, gradient_step: ArrayLike, params: Any | None,
                        max_squared_norm: ArrayLike) -> tuple[Any, Any]:
-    """For ``MultiSteps`` (via ``functools.partial``): skip when ``||updates||^2 >= max_squared_norm``."""
+    """For ``MultiSteps`` (via ``functools.partial``): skip when ``||updates||^2 >= max_squared_norm``.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> from functools import partial
+    >>> skip = partial(eo.skip_large_updates, max_squared_norm=10.0)
+    >>> opt = eo.MultiSteps(eo.sgd(1.0), every_k_schedule=1, should_skip_update_fn=skip)
+    >>> state = opt.init({"w": jnp.zeros(1)})
+    >>> updates, state = opt.update({"w": jnp.array([100.0])}, state)    # norm^2 = 1e4 > 10: skipped
+    >>> updates["w"].tolist()
+    [0.0]
+    """
     del gradient_step, params
     norm_sq = jnp.sum(jnp.asarray([jnp.sum(p ** 2) for p in _tree.leaves(updates)]))
     should_skip = jnp.logical_not(norm_sq < max_squared_norm)
@@ -135,6 +202,12 @@ def skip_large_updates(updates: Any, gradient_step: ArrayLike, params: Any | Non
 
 
 class MultiStepsState(NamedTuple):
+    """State of ``MultiSteps``: the mini-step within the current step, the number of applied steps, the inner optimizer's state, the accumulated gradients and the skip function's state.
+
+    >>> import ember.optim as eo
+    >>> eo.MultiStepsState._fields
+    ('mini_step', 'gradient_step', 'inner_opt_state', 'acc_grads', 'skip_state')
+    """
     mini_step: Any
     gradient_step: Any
     inner_opt_state: Any

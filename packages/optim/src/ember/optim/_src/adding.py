@@ -18,7 +18,12 @@ MaskOrFn = Any | Callable[[Any], Any] | None
 
 class WeightDecaySchedule(NamedTuple):
     """State of :func:`add_decayed_weights` with a scheduled weight decay: the step ``count``
-    (as Optax) and the ``weight_decay`` used by the most recent update (an ember addition)."""
+    (as Optax) and the ``weight_decay`` used by the most recent update (an ember addition).
+
+    >>> import ember.optim as eo
+    >>> eo.WeightDecaySchedule._fields
+    ('count', 'weight_decay')
+    """
 
     count: Any
     weight_decay: Any
@@ -28,7 +33,12 @@ class WeightDecaySchedule(NamedTuple):
 
 class DecayedWeightsState(NamedTuple):
     """State of :func:`add_decayed_weights` given an **array** weight decay (settable with
-    ``ember.optim.set_hyperparams``)."""
+    ``ember.optim.set_hyperparams``).
+
+    >>> import ember.optim as eo
+    >>> eo.DecayedWeightsState._fields
+    ('weight_decay',)
+    """
 
     weight_decay: Any
     _ember_hyperparams = ("weight_decay",)
@@ -112,6 +122,12 @@ AddDecayedWeightsState = base.EmptyState
 
 
 class AddNoiseState(NamedTuple):
+    """State of ``add_noise``: step ``count`` and the random key.
+
+    >>> import ember.optim as eo
+    >>> eo.AddNoiseState._fields
+    ('count', 'rng_key')
+    """
     count: Any
     rng_key: Any
 
@@ -119,7 +135,17 @@ class AddNoiseState(NamedTuple):
 def add_noise(eta: ArrayLike, gamma: ArrayLike, key: Any = None, *,
               seed: int | None = None) -> base.GradientTransformation:
     """Annealed Gaussian gradient noise (Neelakantan et al. 2014): ``g + N(0, eta / t^gamma)``.
-    ``key``: an ``ember.core.random`` key or an integer seed."""
+    ``key``: an ``ember.core.random`` key or an integer seed.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.array([1.0, -2.0])}
+    >>> opt = eo.add_noise(eta=0.01, gamma=0.55, seed=0)
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": jnp.array([0.5, -0.5])}, state, params)
+    >>> updates["w"].shape       # the gradient plus N(0, eta / (1 + t) ** gamma) noise
+    (2,)
+    """
     if seed is not None:
         if key is not None:
             raise ValueError("Only one of seed or key can be specified.")

@@ -34,7 +34,15 @@ ScalarOrSchedule = float | ec.Array | Schedule
 
 @runtime_checkable
 class StatefulSchedule(Protocol):
-    """A schedule with its own state (``init() -> state``, ``update(state, **extra)``, ``__call__``)."""
+    """A schedule with its own state (``init() -> state``, ``update(state, **extra)``, ``__call__``).
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> from ember.optim import schedules
+    >>> sched = schedules.WrappedSchedule(eo.constant_schedule(0.5))   # init() -> state, update(state), __call__(state)
+    >>> float(sched(sched.init()))
+    0.5
+    """
 
     def init(self) -> ScheduleState: ...
 
@@ -44,19 +52,43 @@ class StatefulSchedule(Protocol):
 
 
 class TransformInitFn(Protocol):
-    """``init(params) -> state``."""
+    """``init(params) -> state``.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> init = eo.sgd(0.1, momentum=0.9).init        # params -> state
+    >>> init({"w": jnp.zeros(2)})[0].trace["w"].tolist()
+    [0.0, 0.0]
+    """
 
     def __call__(self, params: Params) -> OptState: ...
 
 
 class TransformUpdateFn(Protocol):
-    """``update(updates, state, params=None) -> (updates, state)``."""
+    """``update(updates, state, params=None) -> (updates, state)``.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> update = eo.sgd(0.1).update                 # (updates, state, params=None) -> (updates, state)
+    >>> u, _ = update({"w": jnp.ones(1)}, eo.sgd(0.1).init({"w": jnp.zeros(1)}))
+    >>> [f"{v:.2f}" for v in u["w"].tolist()]
+    ['-0.10']
+    """
 
     def __call__(self, updates: Updates, state: OptState, params: Params | None = None) -> tuple[Updates, OptState]: ...
 
 
 class TransformUpdateExtraArgsFn(Protocol):
-    """``update(updates, state, params=None, **extra_args) -> (updates, state)``."""
+    """``update(updates, state, params=None, **extra_args) -> (updates, state)``.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> opt = eo.polyak_sgd()                       # update(updates, state, params, *, value)
+    >>> params = {"w": jnp.array([1.0])}
+    >>> u, _ = opt.update({"w": jnp.array([2.0])}, opt.init(params), params, value=jnp.array(1.0))
+    >>> u["w"].tolist()
+    [-0.5]
+    """
 
     def __call__(self, updates: Updates, state: OptState, params: Params | None = None,
                  **extra_args: Any) -> tuple[Updates, OptState]: ...
@@ -81,17 +113,36 @@ class GradientTransformation(NamedTuple):
 
 class GradientTransformationExtraArgs(GradientTransformation):
     """A :class:`GradientTransformation` whose ``update`` accepts extra keyword arguments
-    (``value``, ``grad``, ``value_fn``...) and ignores those it does not need."""
+    (``value``, ``grad``, ``value_fn``...) and ignores those it does not need.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> opt = eo.polyak_sgd()              # its update takes an extra keyword: value=
+    >>> isinstance(opt, eo.GradientTransformationExtraArgs), isinstance(opt, eo.GradientTransformation)
+    (True, True)
+    """
 
     update: TransformUpdateExtraArgsFn
 
 
 class EmptyState(NamedTuple):
-    """The state of a stateless transformation (an empty pytree)."""
+    """The state of a stateless transformation (an empty pytree).
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> eo.adaptive_grad_clip(0.1).init({"w": jnp.zeros(2)})    # stateless: an empty state
+    EmptyState()
+    """
 
 
 def init_empty_state(params: Params) -> EmptyState:
-    """``init`` of stateless transformations."""
+    """``init`` of stateless transformations.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> eo.init_empty_state({"w": jnp.zeros(2)})
+    EmptyState()
+    """
     del params
     return EmptyState()
 

@@ -32,7 +32,17 @@ def clip(max_delta: ArrayLike) -> base.GradientTransformation:
 
 
 def clip_by_block_rms(threshold: ArrayLike) -> base.GradientTransformation:
-    """Scale each leaf down so that its root-mean-square is at most ``threshold``."""
+    """Scale each leaf down so that its root-mean-square is at most ``threshold``.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.array([1.0, -2.0])}
+    >>> opt = eo.clip_by_block_rms(0.1)
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": jnp.array([0.5, -0.5])}, state, params)
+    >>> [f"{v:.4f}" for v in updates["w"].tolist()]
+    ['0.1000', '-0.1000']
+    """
 
     def update_fn(updates, state, params=None):
         del params
@@ -76,7 +86,15 @@ def _clip_by_global_norm(max_norm):
 
 def per_example_global_norm_clip(grads: Any, l2_norm_clip: ArrayLike) -> tuple[Any, Any]:
     """Clip per-example gradients (leading batch axis) to global norm ``l2_norm_clip``, then sum.
-    Returns ``(summed clipped gradients, number of clipped examples)``."""
+    Returns ``(summed clipped gradients, number of clipped examples)``.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> grads = [jnp.array([[3.0, 4.0], [0.3, 0.4]])]     # one row per example
+    >>> summed, num_clipped = eo.per_example_global_norm_clip(grads, l2_norm_clip=1.0)
+    >>> [f"{v:.2f}" for v in summed[0].tolist()], int(num_clipped)
+    (['0.90', '1.20'], 1)
+    """
     leaves = _tree.leaves(grads)
     batch = leaves[0].shape[0]
     if not all(g.ndim >= 1 and g.shape[0] == batch for g in leaves):
@@ -115,7 +133,17 @@ def unitwise_clip(g_norm: ArrayLike, max_norm: ArrayLike, grad: ArrayLike, div_e
 def adaptive_grad_clip(clipping: ArrayLike, eps: ArrayLike = 1e-3,
                        axis: int | tuple[int, ...] | None = None) -> base.GradientTransformation:
     """Adaptive gradient clipping (Brock et al. 2021): clip each unit's gradient norm to
-    ``clipping * max(||p_unit||, eps)``."""
+    ``clipping * max(||p_unit||, eps)``.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.array([1.0, -2.0])}
+    >>> opt = eo.adaptive_grad_clip(0.1)
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": jnp.array([0.5, -0.5])}, state, params)
+    >>> [f"{v:.4f}" for v in updates["w"].tolist()]
+    ['0.1581', '-0.1581']
+    """
 
     def update_fn(updates, state, params):
         if params is None:

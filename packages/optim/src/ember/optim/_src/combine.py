@@ -89,7 +89,12 @@ def named_chain(*args: tuple[str, base.GradientTransformation]) -> base.Gradient
 
 
 class PartitionState(NamedTuple):
-    """State of :func:`partition`: one (masked) inner state per label."""
+    """State of :func:`partition`: one (masked) inner state per label.
+
+    >>> import ember.optim as eo
+    >>> eo.MultiTransformState._fields
+    ('inner_states',)
+    """
 
     inner_states: Mapping[Hashable, Any]
 

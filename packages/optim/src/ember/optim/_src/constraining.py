@@ -12,7 +12,17 @@ NonNegativeParamsState = base.EmptyState
 
 
 def keep_params_nonnegative() -> base.GradientTransformation:
-    """Modify updates so that ``params + updates >= 0`` (an update that would cross zero lands on 0)."""
+    """Modify updates so that ``params + updates >= 0`` (an update that would cross zero lands on 0).
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.array([1.0, -2.0])}
+    >>> opt = eo.keep_params_nonnegative()
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": jnp.array([0.5, -0.5])}, state, params)
+    >>> [f"{v:.4f}" for v in updates["w"].tolist()]
+    ['0.5000', '2.0000']
+    """
 
     def update_fn(updates, state, params):
         if params is None:
@@ -24,13 +34,28 @@ def keep_params_nonnegative() -> base.GradientTransformation:
 
 
 class ZeroNansState(NamedTuple):
-    """``found_nan``: per leaf, whether the last update had a NaN."""
+    """``found_nan``: per leaf, whether the last update had a NaN.
+
+    >>> import ember.optim as eo
+    >>> eo.ZeroNansState._fields
+    ('found_nan',)
+    """
 
     found_nan: Any
 
 
 def zero_nans() -> base.GradientTransformation:
-    """Replace NaNs in the updates by zeros; the state records which leaves had NaNs."""
+    """Replace NaNs in the updates by zeros; the state records which leaves had NaNs.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.array([1.0, -2.0])}
+    >>> opt = eo.zero_nans()
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": jnp.array([0.5, -0.5])}, state, params)
+    >>> [f"{v:.4f}" for v in updates["w"].tolist()]
+    ['0.5000', '-0.5000']
+    """
 
     def init_fn(params):
         return ZeroNansState(found_nan=tree_map(lambda p: jnp.asarray(False), params))

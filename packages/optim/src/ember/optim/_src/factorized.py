@@ -33,7 +33,12 @@ def _factored_dims(shape: tuple[int, ...], factored: bool, min_dim_size_to_facto
 
 class FactoredState(NamedTuple):
     """``v_row``/``v_col``: factored statistics (shape (1,) for unfactored leaves); ``v``: full
-    statistics (shape (1,) for factored leaves)."""
+    statistics (shape (1,) for factored leaves).
+
+    >>> import ember.optim as eo
+    >>> eo.FactoredState._fields
+    ('count', 'v_row', 'v_col', 'v')
+    """
 
     count: Any
     v_row: Any
@@ -46,7 +51,17 @@ def scale_by_factored_rms(factored: bool = True, decay_rate: ArrayLike = 0.8, st
                           decay_rate_fn: Callable[[ArrayLike, ArrayLike], ArrayLike] = _decay_rate_pow
                           ) -> base.GradientTransformation:
     """Divide by the root of a second moment stored as row and column averages for matrices
-    whose two largest axes are >= ``min_dim_size_to_factor`` (full otherwise)."""
+    whose two largest axes are >= ``min_dim_size_to_factor`` (full otherwise).
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.array([1.0, -2.0])}
+    >>> opt = eo.scale_by_factored_rms()
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": jnp.array([0.5, -0.5])}, state, params)
+    >>> [f"{v:.4f}" for v in updates["w"].tolist()]
+    ['1.0000', '-1.0000']
+    """
 
     def _init(param):
         shape, dtype = param.shape, param.dtype

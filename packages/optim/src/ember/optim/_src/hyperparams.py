@@ -164,6 +164,13 @@ def set_hyperparams(state: Any, **values: Any) -> Any:
 
     New values are cast to the dtype and shape of the old ones, so a jitted step that takes the
     state as an argument keeps its compiled program. Values computed by a schedule cannot be set.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> state = eo.adam(learning_rate=jnp.asarray(1e-3)).init({"w": jnp.zeros(2)})
+    >>> state = eo.set_hyperparams(state, learning_rate=1e-4)    # same shape and dtype: no recompilation
+    >>> f"{float(eo.hyperparams(state)['learning_rate']):.4f}"
+    '0.0001'
     """
     entries = _entries(state)
     keys = _keys(entries)

@@ -12,12 +12,23 @@ ArrayLike = Any
 
 
 class LookaheadState(NamedTuple):
+    """State of ``lookahead``: the fast optimizer's state and the steps since the last synchronisation.
+
+    >>> import ember.optim as eo
+    >>> eo.LookaheadState._fields
+    ('fast_state', 'steps_since_sync')
+    """
     fast_state: Any
     steps_since_sync: Any
 
 
 class LookaheadParams(NamedTuple):
-    """The fast and slow copies of the parameters that :func:`lookahead` optimizes."""
+    """The fast and slow copies of the parameters that :func:`lookahead` optimizes.
+
+    >>> import ember.optim as eo
+    >>> eo.LookaheadParams._fields
+    ('fast', 'slow')
+    """
 
     fast: Any
     slow: Any

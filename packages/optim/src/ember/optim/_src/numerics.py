@@ -34,7 +34,15 @@ def safe_norm(x: ArrayLike, min_norm: ArrayLike, ord: int | float | str | None =
 
 
 def safe_root_mean_squares(x: ArrayLike, min_rms: ArrayLike) -> Any:
-    """``max(rms(x), min_rms)`` with a finite gradient where the rms is below ``min_rms``."""
+    """``max(rms(x), min_rms)`` with a finite gradient where the rms is below ``min_rms``.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> f"{float(eo.safe_root_mean_squares(jnp.array([3.0, 4.0]), min_rms=1e-3)):.4f}"
+    '3.5355'
+    >>> f"{float(eo.safe_root_mean_squares(jnp.zeros(2), min_rms=1e-3)):.4f}"   # never below min_rms
+    '0.0010'
+    """
     rms = jnp.sqrt(jnp.mean(abs_sq(x)))
     x = jnp.where(rms <= min_rms, jnp.ones_like(x), x)
     return jnp.where(rms <= min_rms, min_rms, jnp.sqrt(jnp.mean(abs_sq(x))))

@@ -62,7 +62,12 @@ def _scale(step_size: ArrayLike):
 
 
 class ScaleByScheduleState(NamedTuple):
-    """Step count of :func:`scale_by_schedule`."""
+    """Step count of :func:`scale_by_schedule`.
+
+    >>> import ember.optim as eo
+    >>> eo.ScaleByScheduleState._fields
+    ('count',)
+    """
 
     count: Any
 
@@ -96,7 +101,12 @@ def scale_by_schedule(step_size_fn: base.Schedule) -> base.GradientTransformatio
 
 class ScaleByLearningRateState(NamedTuple):
     """State of :func:`scale_by_learning_rate` given an **array**: the learning rate itself,
-    read by every update; change it with ``ember.optim.set_hyperparams``."""
+    read by every update; change it with ``ember.optim.set_hyperparams``.
+
+    >>> import ember.optim as eo
+    >>> eo.ScaleByLearningRateState._fields
+    ('learning_rate',)
+    """
 
     learning_rate: Any
     _ember_hyperparams = ("learning_rate",)
@@ -105,7 +115,12 @@ class ScaleByLearningRateState(NamedTuple):
 
 class LearningRateScheduleState(NamedTuple):
     """State of :func:`scale_by_learning_rate` given a **schedule**: the step count (as Optax's
-    ``ScaleByScheduleState.count``) and the learning rate used by the most recent update."""
+    ``ScaleByScheduleState.count``) and the learning rate used by the most recent update.
+
+    >>> import ember.optim as eo
+    >>> eo.LearningRateScheduleState._fields
+    ('count', 'learning_rate')
+    """
 
     count: Any
     learning_rate: Any
@@ -177,7 +192,17 @@ def scale_by_learning_rate(learning_rate: base.ScalarOrSchedule | None = None, *
 
 
 def scale_by_sign() -> base.GradientTransformation:
-    """Replace each update by its sign (signSGD)."""
+    """Replace each update by its sign (signSGD).
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.array([1.0, -2.0])}
+    >>> opt = eo.scale_by_sign()
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": jnp.array([0.5, -0.5])}, state, params)
+    >>> [f"{v:.4f}" for v in updates["w"].tolist()]
+    ['1.0000', '-1.0000']
+    """
 
     def update_fn(updates, state, params=None):
         del params
@@ -187,7 +212,17 @@ def scale_by_sign() -> base.GradientTransformation:
 
 
 def scale_by_param_block_norm(min_scale: ArrayLike = 1e-3) -> base.GradientTransformation:
-    """Multiply each update by the l2 norm of its parameter block (at least ``min_scale``)."""
+    """Multiply each update by the l2 norm of its parameter block (at least ``min_scale``).
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.array([1.0, -2.0])}
+    >>> opt = eo.scale_by_param_block_norm()
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": jnp.array([0.5, -0.5])}, state, params)
+    >>> [f"{v:.4f}" for v in updates["w"].tolist()]
+    ['1.1180', '-1.1180']
+    """
 
     def update_fn(updates, state, params):
         if params is None:
@@ -199,7 +234,17 @@ def scale_by_param_block_norm(min_scale: ArrayLike = 1e-3) -> base.GradientTrans
 
 
 def scale_by_param_block_rms(min_scale: ArrayLike = 1e-3) -> base.GradientTransformation:
-    """Multiply each update by the root-mean-square of its parameter block (at least ``min_scale``)."""
+    """Multiply each update by the root-mean-square of its parameter block (at least ``min_scale``).
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.array([1.0, -2.0])}
+    >>> opt = eo.scale_by_param_block_rms()
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": jnp.array([0.5, -0.5])}, state, params)
+    >>> [f"{v:.4f}" for v in updates["w"].tolist()]
+    ['0.7906', '-0.7906']
+    """
 
     def update_fn(updates, state, params):
         if params is None:
@@ -213,7 +258,17 @@ def scale_by_param_block_rms(min_scale: ArrayLike = 1e-3) -> base.GradientTransf
 def scale_by_trust_ratio(min_norm: ArrayLike = 0.0, trust_coefficient: ArrayLike = 1.0,
                          eps: ArrayLike = 0.0) -> base.GradientTransformation:
     """Layer-wise trust ratio (LARS/LAMB): ``u * trust_coefficient * ||p|| / (||u|| + eps)``,
-    1 where either norm is zero."""
+    1 where either norm is zero.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.array([1.0, -2.0])}
+    >>> opt = eo.scale_by_trust_ratio()
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": jnp.array([0.5, -0.5])}, state, params)
+    >>> [f"{v:.4f}" for v in updates["w"].tolist()]
+    ['1.5811', '-1.5811']
+    """
 
     def update_fn(updates, state, params):
         if params is None:
@@ -233,7 +288,17 @@ def scale_by_trust_ratio(min_norm: ArrayLike = 0.0, trust_coefficient: ArrayLike
 
 def centralize() -> base.GradientTransformation:
     """Gradient centralisation: subtract from each update of rank > 1 its mean over all axes but
-    the first."""
+    the first.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.array([1.0, -2.0])}
+    >>> opt = eo.centralize()
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": jnp.array([0.5, -0.5])}, state, params)
+    >>> [f"{v:.4f}" for v in updates["w"].tolist()]
+    ['0.5000', '-0.5000']
+    """
 
     def _centralize(g):
         if g.ndim > 1:
@@ -248,7 +313,17 @@ def centralize() -> base.GradientTransformation:
 
 
 def normalize_by_update_norm(scale_factor: ArrayLike = 1.0, eps: ArrayLike = 1e-6) -> base.GradientTransformation:
-    """Divide updates by their global l2 norm: ``u * scale_factor / (||u|| + eps)``."""
+    """Divide updates by their global l2 norm: ``u * scale_factor / (||u|| + eps)``.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.array([1.0, -2.0])}
+    >>> opt = eo.normalize_by_update_norm()
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": jnp.array([0.5, -0.5])}, state, params)
+    >>> [f"{v:.4f}" for v in updates["w"].tolist()]
+    ['0.7071', '-0.7071']
+    """
 
     def update_fn(updates, state, params=None):
         del params
@@ -261,11 +336,27 @@ def normalize_by_update_norm(scale_factor: ArrayLike = 1.0, eps: ArrayLike = 1e-
 # ----------------------------------------------------------------------------- second moments
 
 class ScaleByRssState(NamedTuple):
+    """State of ``scale_by_rss``: the running sum of squared gradients.
+
+    >>> import ember.optim as eo
+    >>> eo.ScaleByRssState._fields
+    ('sum_of_squares',)
+    """
     sum_of_squares: Any
 
 
 def scale_by_rss(initial_accumulator_value: ArrayLike = 0.1, eps: ArrayLike = 1e-7) -> base.GradientTransformation:
-    """AdaGrad's scaling: divide by the root of the sum of all past squared gradients."""
+    """AdaGrad's scaling: divide by the root of the sum of all past squared gradients.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.array([1.0, -2.0])}
+    >>> opt = eo.scale_by_rss()
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": jnp.array([0.5, -0.5])}, state, params)
+    >>> [f"{v:.4f}" for v in updates["w"].tolist()]
+    ['0.8452', '-0.8452']
+    """
 
     def init_fn(params):
         return ScaleByRssState(sum_of_squares=otu.tree_full_like(params, initial_accumulator_value))
@@ -282,10 +373,22 @@ def scale_by_rss(initial_accumulator_value: ArrayLike = 0.1, eps: ArrayLike = 1e
 
 
 class ScaleByRmsState(NamedTuple):
+    """State of ``scale_by_rms``: the running average of squared gradients ``nu``.
+
+    >>> import ember.optim as eo
+    >>> eo.ScaleByRmsState._fields
+    ('nu',)
+    """
     nu: Any
 
 
 class ScaleByRmsWithCountState(NamedTuple):
+    """State of ``scale_by_rms(bias_correction=True)``: step ``count`` and ``nu``.
+
+    >>> import ember.optim as eo
+    >>> eo.ScaleByRmsWithCountState._fields
+    ('count', 'nu')
+    """
     count: Any
     nu: Any
 
@@ -298,7 +401,17 @@ def _inv_sqrt(eps: ArrayLike, eps_in_sqrt: bool):
 
 def scale_by_rms(decay: ArrayLike = 0.9, eps: ArrayLike = 1e-8, initial_scale: ArrayLike = 0.0,
                  eps_in_sqrt: bool = True, bias_correction: bool = False) -> base.GradientTransformation:
-    """RMSProp's scaling: divide by the root of an EMA of squared gradients."""
+    """RMSProp's scaling: divide by the root of an EMA of squared gradients.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.array([1.0, -2.0])}
+    >>> opt = eo.scale_by_rms()
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": jnp.array([0.5, -0.5])}, state, params)
+    >>> [f"{v:.4f}" for v in updates["w"].tolist()]
+    ['3.1623', '-3.1623']
+    """
     inv = _inv_sqrt(eps, eps_in_sqrt)
     cls = ScaleByRmsWithCountState if bias_correction else ScaleByRmsState
 
@@ -326,11 +439,23 @@ def scale_by_rms(decay: ArrayLike = 0.9, eps: ArrayLike = 1e-8, initial_scale: A
 
 
 class ScaleByRStdDevState(NamedTuple):
+    """State of ``scale_by_stddev``: first moment ``mu`` and second moment ``nu``.
+
+    >>> import ember.optim as eo
+    >>> eo.ScaleByRStdDevState._fields
+    ('mu', 'nu')
+    """
     mu: Any
     nu: Any
 
 
 class ScaleByRStdDevWithCountState(NamedTuple):
+    """State of ``scale_by_stddev(bias_correction=True)``: step ``count``, ``mu`` and ``nu``.
+
+    >>> import ember.optim as eo
+    >>> eo.ScaleByRStdDevWithCountState._fields
+    ('count', 'mu', 'nu')
+    """
     count: Any
     mu: Any
     nu: Any
@@ -338,7 +463,17 @@ class ScaleByRStdDevWithCountState(NamedTuple):
 
 def scale_by_stddev(decay: ArrayLike = 0.9, eps: ArrayLike = 1e-8, initial_scale: ArrayLike = 0.0,
                     eps_in_sqrt: bool = True, bias_correction: bool = False) -> base.GradientTransformation:
-    """Centered RMSProp's scaling: divide by the root of the EMA variance ``E[g^2] - E[g]^2``."""
+    """Centered RMSProp's scaling: divide by the root of the EMA variance ``E[g^2] - E[g]^2``.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.array([1.0, -2.0])}
+    >>> opt = eo.scale_by_stddev()
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": jnp.array([0.5, -0.5])}, state, params)
+    >>> [f"{v:.4f}" for v in updates["w"].tolist()]
+    ['3.3333', '-3.3333']
+    """
     inv = _inv_sqrt(eps, eps_in_sqrt)
     cls = ScaleByRStdDevWithCountState if bias_correction else ScaleByRStdDevState
 
@@ -371,7 +506,14 @@ def scale_by_stddev(decay: ArrayLike = 0.9, eps: ArrayLike = 1e-8, initial_scale
 # --------------------------------------------------------------------------------- Adam family
 
 class ScaleByAdamState(NamedTuple):
-    """State of Adam-like transforms: step ``count``, first moment ``mu``, second moment ``nu``."""
+    """State of Adam-like transforms: step ``count``, first moment ``mu``, second moment ``nu``.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> state = eo.adam(1e-3).init({"w": jnp.zeros(2)})
+    >>> state[0]._fields, int(state[0].count), state[0].mu["w"].tolist()
+    (('count', 'mu', 'nu'), 0, [0.0, 0.0])
+    """
 
     count: Any
     mu: Any
@@ -424,6 +566,12 @@ def _adam(b1, b2, eps, eps_root, mu_dtype, nesterov):
 
 
 class ScaleByAmsgradState(NamedTuple):
+    """State of ``scale_by_amsgrad``: Adam's ``count``, ``mu``, ``nu`` and the running maximum ``nu_max``.
+
+    >>> import ember.optim as eo
+    >>> eo.ScaleByAmsgradState._fields
+    ('count', 'mu', 'nu', 'nu_max')
+    """
     count: Any
     mu: Any
     nu: Any
@@ -433,7 +581,17 @@ class ScaleByAmsgradState(NamedTuple):
 def scale_by_amsgrad(b1: ArrayLike = 0.9, b2: ArrayLike = 0.999, eps: ArrayLike = 1e-8, eps_root: ArrayLike = 0.0,
                      mu_dtype: Any | None = None, bias_correction_mu: bool = True,
                      bias_correction_nu: bool = True) -> base.GradientTransformation:
-    """AMSGrad (Reddi et al. 2018): Adam whose denominator uses the running maximum of ``v_hat``."""
+    """AMSGrad (Reddi et al. 2018): Adam whose denominator uses the running maximum of ``v_hat``.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.array([1.0, -2.0])}
+    >>> opt = eo.scale_by_amsgrad()
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": jnp.array([0.5, -0.5])}, state, params)
+    >>> [f"{v:.4f}" for v in updates["w"].tolist()]
+    ['1.0000', '-1.0000']
+    """
     mu_dtype = utils.canonicalize_dtype(mu_dtype)
 
     def init_fn(params):
@@ -456,7 +614,17 @@ def scale_by_amsgrad(b1: ArrayLike = 0.9, b2: ArrayLike = 0.999, eps: ArrayLike 
 
 
 def scale_by_adamax(b1: ArrayLike = 0.9, b2: ArrayLike = 0.999, eps: ArrayLike = 1e-8) -> base.GradientTransformation:
-    """Adamax (Kingma & Ba 2014, sec. 7): ``m_hat / u`` with ``u = max(|g| + eps, b2 * u)``."""
+    """Adamax (Kingma & Ba 2014, sec. 7): ``m_hat / u`` with ``u = max(|g| + eps, b2 * u)``.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.array([1.0, -2.0])}
+    >>> opt = eo.scale_by_adamax()
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": jnp.array([0.5, -0.5])}, state, params)
+    >>> [f"{v:.4f}" for v in updates["w"].tolist()]
+    ['1.0000', '-1.0000']
+    """
 
     def init_fn(params):
         return ScaleByAdamState(count=_count0(), mu=_zeros(params), nu=_zeros(params))
@@ -474,6 +642,12 @@ def scale_by_adamax(b1: ArrayLike = 0.9, b2: ArrayLike = 0.999, eps: ArrayLike =
 
 
 class ScaleByBeliefState(NamedTuple):
+    """State of ``scale_by_belief``: step ``count``, first moment ``mu``, belief (variance of the gradient around ``mu``) ``nu``.
+
+    >>> import ember.optim as eo
+    >>> eo.ScaleByBeliefState._fields
+    ('count', 'mu', 'nu')
+    """
     count: Any
     mu: Any
     nu: Any
@@ -481,7 +655,17 @@ class ScaleByBeliefState(NamedTuple):
 
 def scale_by_belief(b1: ArrayLike = 0.9, b2: ArrayLike = 0.999, eps: ArrayLike = 1e-16, eps_root: ArrayLike = 1e-16,
                     *, nesterov: bool = False) -> base.GradientTransformation:
-    """AdaBelief (Zhuang et al. 2020): Adam whose second moment is the EMA of ``(g - m)^2 + eps_root``."""
+    """AdaBelief (Zhuang et al. 2020): Adam whose second moment is the EMA of ``(g - m)^2 + eps_root``.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.array([1.0, -2.0])}
+    >>> opt = eo.scale_by_belief()
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": jnp.array([0.5, -0.5])}, state, params)
+    >>> [f"{v:.4f}" for v in updates["w"].tolist()]
+    ['1.1111', '-1.1111']
+    """
 
     def init_fn(params):
         return ScaleByBeliefState(count=_count0(), mu=_zeros(params), nu=_zeros(params))
@@ -507,7 +691,17 @@ def scale_by_belief(b1: ArrayLike = 0.9, b2: ArrayLike = 0.999, eps: ArrayLike =
 
 def scale_by_yogi(b1: ArrayLike = 0.9, b2: ArrayLike = 0.999, eps: ArrayLike = 1e-3, eps_root: ArrayLike = 0.0,
                   initial_accumulator_value: ArrayLike = 1e-6) -> base.GradientTransformation:
-    """Yogi (Zaheer et al. 2018): additive second-moment update ``v - (1-b2) sign(v - g^2) g^2``."""
+    """Yogi (Zaheer et al. 2018): additive second-moment update ``v - (1-b2) sign(v - g^2) g^2``.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.array([1.0, -2.0])}
+    >>> opt = eo.scale_by_yogi()
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": jnp.array([0.5, -0.5])}, state, params)
+    >>> [f"{v:.4f}" for v in updates["w"].tolist()]
+    ['0.9960', '-0.9960']
+    """
 
     def init_fn(params):
         return ScaleByAdamState(count=_count0(), mu=otu.tree_full_like(params, initial_accumulator_value),
@@ -531,7 +725,17 @@ def scale_by_yogi(b1: ArrayLike = 0.9, b2: ArrayLike = 0.999, eps: ArrayLike = 1
 def scale_by_radam(b1: ArrayLike = 0.9, b2: ArrayLike = 0.999, eps: ArrayLike = 1e-8, eps_root: ArrayLike = 0.0,
                    threshold: ArrayLike = 5.0, *, nesterov: bool = False) -> base.GradientTransformation:
     """Rectified Adam (Liu et al. 2020): momentum SGD while the variance estimate is unreliable
-    (``rho_t < threshold``), then Adam rescaled by ``r_t``."""
+    (``rho_t < threshold``), then Adam rescaled by ``r_t``.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.array([1.0, -2.0])}
+    >>> opt = eo.scale_by_radam()
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": jnp.array([0.5, -0.5])}, state, params)
+    >>> [f"{v:.4f}" for v in updates["w"].tolist()]
+    ['0.5000', '-0.5000']
+    """
     ro_inf = 2.0 / (1.0 - b2) - 1.0
 
     def init_fn(params):
@@ -559,6 +763,12 @@ def scale_by_radam(b1: ArrayLike = 0.9, b2: ArrayLike = 0.999, eps: ArrayLike = 
 
 
 class ScaleByLionState(NamedTuple):
+    """State of ``scale_by_lion``: step ``count`` and momentum ``mu``.
+
+    >>> import ember.optim as eo
+    >>> eo.ScaleByLionState._fields
+    ('count', 'mu')
+    """
     count: Any
     mu: Any
 
@@ -567,7 +777,17 @@ def scale_by_lion(b1: ArrayLike = 0.9, b2: ArrayLike = 0.99, mu_dtype: Any | Non
                   mode: Literal["hard", "smooth", "refined"] = "hard",
                   smooth_beta: float = 1.0) -> base.GradientTransformation:
     """Lion (Chen et al. 2023): ``sign((1 - b1) g + b1 m)``, then ``m = EMA_b2(g)``.
-    ``mode='smooth'`` uses ``tanh(smooth_beta * x)``, ``'refined'`` keeps ``|x| < 1`` unchanged."""
+    ``mode='smooth'`` uses ``tanh(smooth_beta * x)``, ``'refined'`` keeps ``|x| < 1`` unchanged.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.array([1.0, -2.0])}
+    >>> opt = eo.scale_by_lion()
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": jnp.array([0.5, -0.5])}, state, params)
+    >>> [f"{v:.4f}" for v in updates["w"].tolist()]
+    ['1.0000', '-1.0000']
+    """
     mu_dtype = utils.canonicalize_dtype(mu_dtype)
     if mode not in ("hard", "smooth", "refined"):
         raise ValueError(f"Unknown lion mode: {mode!r}; use 'hard', 'smooth' or 'refined'")
@@ -594,12 +814,28 @@ def scale_by_lion(b1: ArrayLike = 0.9, b2: ArrayLike = 0.99, mu_dtype: Any | Non
 
 
 class ScaleByAdaDeltaState(NamedTuple):
+    """State of ``scale_by_adadelta``: running averages of squared gradients ``e_g`` and squared updates ``e_x``.
+
+    >>> import ember.optim as eo
+    >>> eo.ScaleByAdaDeltaState._fields
+    ('e_g', 'e_x')
+    """
     e_g: Any
     e_x: Any
 
 
 def scale_by_adadelta(rho: ArrayLike = 0.9, eps: ArrayLike = 1e-6) -> base.GradientTransformation:
-    """AdaDelta (Zeiler 2012): ``sqrt(E[dx^2] + eps) / sqrt(E[g^2] + eps) * g``."""
+    """AdaDelta (Zeiler 2012): ``sqrt(E[dx^2] + eps) / sqrt(E[g^2] + eps) * g``.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.array([1.0, -2.0])}
+    >>> opt = eo.scale_by_adadelta()
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": jnp.array([0.5, -0.5])}, state, params)
+    >>> [f"{v:.4f}" for v in updates["w"].tolist()]
+    ['0.0032', '-0.0032']
+    """
 
     def init_fn(params):
         return ScaleByAdaDeltaState(e_g=_zeros(params), e_x=_zeros(params))
@@ -617,6 +853,12 @@ def scale_by_adadelta(rho: ArrayLike = 0.9, eps: ArrayLike = 1e-6) -> base.Gradi
 
 
 class ScaleByAdanState(NamedTuple):
+    """State of ``scale_by_adan``: the three moments ``m``, ``v``, ``n``, the previous gradient ``g`` and the step ``t``.
+
+    >>> import ember.optim as eo
+    >>> eo.ScaleByAdanState._fields
+    ('m', 'v', 'n', 'g', 't')
+    """
     m: Any
     v: Any
     n: Any
@@ -626,7 +868,17 @@ class ScaleByAdanState(NamedTuple):
 
 def scale_by_adan(b1: ArrayLike = 0.98, b2: ArrayLike = 0.92, b3: ArrayLike = 0.99, eps: ArrayLike = 1e-8,
                   eps_root: ArrayLike = 0.0) -> base.GradientTransformation:
-    """Adan (Xie et al. 2022): Nesterov momentum estimated from gradient differences."""
+    """Adan (Xie et al. 2022): Nesterov momentum estimated from gradient differences.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.array([1.0, -2.0])}
+    >>> opt = eo.scale_by_adan()
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": jnp.array([0.5, -0.5])}, state, params)
+    >>> [f"{v:.4f}" for v in updates["w"].tolist()]
+    ['1.0000', '-1.0000']
+    """
 
     def init_fn(params):
         return ScaleByAdanState(m=_zeros(params), v=_zeros(params), n=_zeros(params), g=_zeros(params), t=_count0())
@@ -652,6 +904,12 @@ def scale_by_adan(b1: ArrayLike = 0.98, b2: ArrayLike = 0.92, b3: ArrayLike = 0.
 
 
 class ScaleByRpropState(NamedTuple):
+    """State of ``scale_by_rprop``: per-coordinate ``step_sizes`` and the previous updates.
+
+    >>> import ember.optim as eo
+    >>> eo.ScaleByRpropState._fields
+    ('step_sizes', 'prev_updates')
+    """
     step_sizes: Any
     prev_updates: Any
 
@@ -659,7 +917,20 @@ class ScaleByRpropState(NamedTuple):
 def scale_by_rprop(learning_rate: ArrayLike, eta_minus: ArrayLike = 0.5, eta_plus: ArrayLike = 1.2,
                    min_step_size: ArrayLike = 1e-6, max_step_size: ArrayLike = 50.0) -> base.GradientTransformation:
     """Rprop (Riedmiller & Braun 1993): per-coordinate step sizes grown by ``eta_plus`` while the
-    gradient keeps its sign, shrunk by ``eta_minus`` when it flips."""
+    gradient keeps its sign, shrunk by ``eta_minus`` when it flips.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.array([1.0, -2.0])}
+    >>> opt = eo.scale_by_rprop(learning_rate=0.1)
+    >>> state = opt.init(params)
+    >>> for _ in range(3):      # the step size grows by eta_plus while the sign holds
+    ...     updates, state = opt.update({"w": jnp.array([0.5, -0.5])}, state, params)
+    ...     print([f"{v:.2f}" for v in updates["w"].tolist()])
+    ['0.00', '0.00']
+    ['0.10', '-0.10']
+    ['0.12', '-0.12']
+    """
 
     def init_fn(params):
         return ScaleByRpropState(step_sizes=otu.tree_full_like(params, learning_rate), prev_updates=_zeros(params))
@@ -683,13 +954,29 @@ def scale_by_rprop(learning_rate: ArrayLike, eta_minus: ArrayLike = 0.5, eta_plu
 
 
 class ScaleBySM3State(NamedTuple):
+    """State of ``scale_by_sm3``: per-axis accumulators ``mu`` and momentum ``nu``.
+
+    >>> import ember.optim as eo
+    >>> eo.ScaleBySM3State._fields
+    ('mu', 'nu')
+    """
     mu: Any
     nu: Any
 
 
 def scale_by_sm3(b1: ArrayLike = 0.9, b2: ArrayLike = 1.0, eps: ArrayLike = 1e-8) -> base.GradientTransformation:
     """SM3 (Anil et al. 2019): memory-efficient adaptive scaling with one accumulator per axis
-    (cover sets = rows, columns...), then momentum ``b1``."""
+    (cover sets = rows, columns...), then momentum ``b1``.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.array([1.0, -2.0])}
+    >>> opt = eo.scale_by_sm3()
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": jnp.array([0.5, -0.5])}, state, params)
+    >>> [f"{v:.4f}" for v in updates["w"].tolist()]
+    ['0.1000', '-0.1000']
+    """
 
     def _zeros_for_dims(p):
         return [jnp.zeros([p.shape[i]], p.dtype) for i in range(p.ndim)]
@@ -736,6 +1023,12 @@ def scale_by_sm3(b1: ArrayLike = 0.9, b2: ArrayLike = 1.0, eps: ArrayLike = 1e-8
 
 
 class ScaleByNovogradState(NamedTuple):
+    """State of ``scale_by_novograd``: step ``count``, first moment ``mu``, per-layer second moment ``nu``.
+
+    >>> import ember.optim as eo
+    >>> eo.ScaleByNovogradState._fields
+    ('count', 'mu', 'nu')
+    """
     count: Any
     mu: Any
     nu: Any
@@ -745,7 +1038,17 @@ def scale_by_novograd(b1: ArrayLike = 0.9, b2: ArrayLike = 0.25, eps: ArrayLike 
                       weight_decay: ArrayLike = 0.0, mu_dtype: Any | None = None) -> base.GradientTransformation:
     """NovoGrad (Ginsburg et al. 2019): layer-wise second moment ``nu = EMA_b2(||g||^2)``;
     ``m = b1 m + g / (sqrt(nu + eps_root) + eps) + weight_decay * p`` (the first step sets
-    ``nu = ||g||^2`` and ``m`` without the ``b1 m`` term)."""
+    ``nu = ||g||^2`` and ``m`` without the ``b1 m`` term).
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.array([1.0, -2.0])}
+    >>> opt = eo.scale_by_novograd()
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": jnp.array([0.5, -0.5])}, state, params)
+    >>> [f"{v:.4f}" for v in updates["w"].tolist()]
+    ['0.7071', '-0.7071']
+    """
     mu_dtype = utils.canonicalize_dtype(mu_dtype)
 
     def init_fn(params):
@@ -777,12 +1080,28 @@ def scale_by_novograd(b1: ArrayLike = 0.9, b2: ArrayLike = 0.25, eps: ArrayLike 
 
 
 class ScaleByOptimisticGradientState(NamedTuple):
+    """State of ``scale_by_optimistic_gradient``: whether the next step is the first, and the previous gradient.
+
+    >>> import ember.optim as eo
+    >>> eo.ScaleByOptimisticGradientState._fields
+    ('is_initial_step', 'previous_gradient')
+    """
     is_initial_step: Any
     previous_gradient: Any
 
 
 def scale_by_optimistic_gradient(alpha: ArrayLike = 1.0, beta: ArrayLike = 1.0) -> base.GradientTransformation:
-    """Optimistic gradient (Mokhtari et al. 2019): ``(alpha + beta) g_t - beta g_{t-1}``."""
+    """Optimistic gradient (Mokhtari et al. 2019): ``(alpha + beta) g_t - beta g_{t-1}``.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.array([1.0, -2.0])}
+    >>> opt = eo.scale_by_optimistic_gradient()
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": jnp.array([0.5, -0.5])}, state, params)
+    >>> [f"{v:.4f}" for v in updates["w"].tolist()]
+    ['0.5000', '-0.5000']
+    """
 
     def init_fn(params):
         return ScaleByOptimisticGradientState(is_initial_step=jnp.asarray(True), previous_gradient=_zeros(params))
@@ -805,7 +1124,17 @@ def scale_by_optimistic_gradient(alpha: ArrayLike = 1.0, beta: ArrayLike = 1.0) 
 def scale_by_polyak(f_min: ArrayLike = 0.0, max_learning_rate: ArrayLike = 1.0, eps: ArrayLike = 0.0,
                     variant: str = "sps") -> base.GradientTransformationExtraArgs:
     """Polyak step size (Loizou et al. 2021): ``min((f(x) - f_min) / (||g||^2 + eps), max_lr) * g``.
-    ``update`` needs the loss as the keyword argument ``value``; ``variant='sps+'`` clips the gap at 0."""
+    ``update`` needs the loss as the keyword argument ``value``; ``variant='sps+'`` clips the gap at 0.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.array([1.0, -2.0])}
+    >>> opt = eo.scale_by_polyak()
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": jnp.array([0.5, -0.5])}, state, params, value=jnp.array(0.25))
+    >>> [f"{v:.4f}" for v in updates["w"].tolist()]
+    ['0.2500', '-0.2500']
+    """
     if variant not in ("sps", "sps+"):
         raise ValueError(f"Invalid argument value for Polyak SGD: variant={variant!r}")
 
@@ -830,7 +1159,17 @@ class ScaleByDistanceOverGradientsState(NamedTuple):
 
 def scale_by_distance_over_gradients(reps_rel: ArrayLike = 1e-6, eps: ArrayLike = 1e-8, param_dtype: Any = jnp.float32,
                                      global_scale: ArrayLike = 1.0) -> base.GradientTransformation:
-    """DoG, per layer (Ivgi et al. 2023): step ``max distance travelled / sqrt(sum ||g||^2)``."""
+    """DoG, per layer (Ivgi et al. 2023): step ``max distance travelled / sqrt(sum ||g||^2)``.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.array([1.0, -2.0])}
+    >>> opt = eo.scale_by_distance_over_gradients()
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": jnp.array([0.5, -0.5])}, state, params)
+    >>> [f"{v:.4f}" for v in updates["w"].tolist()]
+    ['0.0000', '-0.0000']
+    """
 
     def _l2(x, y=0.0):
         return jnp.sqrt(jnp.square(x - y).sum())

@@ -30,17 +30,35 @@ def tree_add(tree_x: Any, tree_y: Any, *other_trees: Any) -> Any:
 
 
 def tree_sub(tree_x: Any, tree_y: Any) -> Any:
-    """Leafwise ``x - y``."""
+    """Leafwise ``x - y``.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import tree_utils as otu
+    >>> otu.tree_sub({"w": jnp.array([3.0])}, {"w": jnp.array([2.0])})["w"].tolist()
+    [1.0]
+    """
     return utils.tree_map(operator.sub, tree_x, tree_y)
 
 
 def tree_mul(tree_x: Any, tree_y: Any) -> Any:
-    """Leafwise ``x * y``."""
+    """Leafwise ``x * y``.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import tree_utils as otu
+    >>> otu.tree_mul({"w": jnp.array([3.0])}, {"w": jnp.array([2.0])})["w"].tolist()
+    [6.0]
+    """
     return utils.tree_map(operator.mul, tree_x, tree_y)
 
 
 def tree_div(tree_x: Any, tree_y: Any) -> Any:
-    """Leafwise ``x / y``."""
+    """Leafwise ``x / y``.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import tree_utils as otu
+    >>> otu.tree_div({"w": jnp.array([3.0])}, {"w": jnp.array([2.0])})["w"].tolist()
+    [1.5]
+    """
     return utils.tree_map(operator.truediv, tree_x, tree_y)
 
 
@@ -57,7 +75,13 @@ tree_scalar_mul = tree_scale
 
 
 def tree_add_scale(tree_x: Any, scalar: ArrayLike, tree_y: Any) -> Any:
-    """``tree_x + scalar * tree_y``."""
+    """``tree_x + scalar * tree_y``.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import tree_utils as otu
+    >>> otu.tree_add_scalar_mul({"w": jnp.array([1.0])}, 0.5, {"w": jnp.array([4.0])})["w"].tolist()   # x + 0.5 * y
+    [3.0]
+    """
     scalar = jnp.asarray(scalar)
     return utils.tree_map(lambda x, y: None if x is None else x + scalar * y, tree_x, tree_y,
                           is_leaf=lambda x: x is None)
@@ -84,33 +108,71 @@ def tree_vdot(tree_x: Any, tree_y: Any) -> Any:
 
 
 def tree_sum(tree: Any) -> Any:
-    """Sum of every element of every leaf."""
+    """Sum of every element of every leaf.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import tree_utils as otu
+    >>> float(otu.tree_sum({"a": jnp.array([1.0, 2.0]), "b": jnp.array([3.0])}))
+    6.0
+    """
     sums = [jnp.sum(x) for x in _tree.leaves(tree)]
     return functools.reduce(operator.add, sums, 0)
 
 
 def tree_max(tree: Any) -> Any:
-    """Largest element over all leaves (``-inf`` for an empty tree)."""
+    """Largest element over all leaves (``-inf`` for an empty tree).
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import tree_utils as otu
+    >>> float(otu.tree_max({"a": jnp.array([-1.0, 2.0]), "b": jnp.array([0.5])}))
+    2.0
+    """
     maxes = [jnp.max(x) for x in _tree.leaves(tree) if jnp.size(x)]
     return functools.reduce(jnp.maximum, maxes, -float("inf"))
 
 
 def tree_min(tree: Any) -> Any:
-    """Smallest element over all leaves (``inf`` for an empty tree)."""
+    """Smallest element over all leaves (``inf`` for an empty tree).
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import tree_utils as otu
+    >>> float(otu.tree_min({"a": jnp.array([-1.0, 2.0]), "b": jnp.array([0.5])}))
+    -1.0
+    """
     mins = [jnp.min(x) for x in _tree.leaves(tree) if jnp.size(x)]
     return functools.reduce(jnp.minimum, mins, float("inf"))
 
 
 def tree_size(tree: Any) -> int:
-    """Total number of elements."""
+    """Total number of elements.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import tree_utils as otu
+    >>> otu.tree_size({"a": jnp.zeros((2, 3)), "b": jnp.zeros(4)})
+    10
+    """
     return sum(int(jnp.size(x)) for x in _tree.leaves(tree))
 
 
 def tree_conj(tree: Any) -> Any:
+    """The complex conjugate of every leaf.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import tree_utils as otu
+    >>> otu.tree_conj({"w": jnp.array([1 + 2j])})["w"].tolist()
+    [(1-2j)]
+    """
     return utils.tree_map(jnp.conj, tree)
 
 
 def tree_real(tree: Any) -> Any:
+    """The real part of every leaf.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import tree_utils as otu
+    >>> otu.tree_real({"w": jnp.array([1 + 2j])})["w"].tolist()
+    [1.0]
+    """
     return utils.tree_map(jnp.real, tree)
 
 
@@ -140,20 +202,46 @@ def tree_norm(tree: Any, ord: int | str | float | None = None, squared: bool = F
 
 
 def tree_l2_norm(tree: Any, squared: bool = False) -> Any:
-    """Euclidean norm of the tree (``tree_norm(tree)``)."""
+    """Euclidean norm of the tree (``tree_norm(tree)``).
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> float(eo.tree_l2_norm({"a": jnp.array([3.0]), "b": jnp.array([4.0])}))
+    5.0
+    """
     return tree_norm(tree, squared=squared)
 
 
 def tree_l1_norm(tree: Any) -> Any:
+    """The l1 norm of all the leaves together: the sum of the absolute values.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import tree_utils as otu
+    >>> float(otu.tree_l1_norm({"a": jnp.array([-1.0, 2.0]), "b": jnp.array([3.0])}))
+    6.0
+    """
     return tree_norm(tree, ord=1)
 
 
 def tree_linf_norm(tree: Any) -> Any:
+    """The infinity norm of all the leaves together: the largest absolute value.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import tree_utils as otu
+    >>> float(otu.tree_linf_norm({"a": jnp.array([-1.0, 2.0]), "b": jnp.array([-3.0])}))
+    3.0
+    """
     return tree_norm(tree, ord="inf")
 
 
 def tree_batch_shape(tree: Any, shape: tuple[int, ...] = ()) -> Any:
-    """Broadcast every leaf to ``(*shape, *leaf.shape)``."""
+    """Broadcast every leaf to ``(*shape, *leaf.shape)``.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import tree_utils as otu
+    >>> otu.tree_batch_shape({"w": 0.0}, (3,))
+    {'w': Array([0., 0., 0.], dtype=float32, weak_type=True)}
+    """
     return utils.tree_map(lambda x: jnp.broadcast_to(x, (*shape, *jnp.shape(x))), tree)
 
 
@@ -167,15 +255,35 @@ def tree_zeros_like(tree: Any, dtype: Any = None) -> Any:
 
 
 def tree_ones_like(tree: Any, dtype: Any = None) -> Any:
+    """A tree of ones with the structure, shapes and dtypes of ``tree``.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import tree_utils as otu
+    >>> otu.tree_ones_like({"w": jnp.zeros(2)})["w"].tolist()
+    [1.0, 1.0]
+    """
     return utils.tree_map(lambda x: utils.full_like(x, 1, dtype=dtype), tree)
 
 
 def tree_full_like(tree: Any, fill_value: ArrayLike, dtype: Any = None) -> Any:
+    """A tree of the structure, shapes (and dtypes, unless ``dtype`` is given) of ``tree``, filled with ``fill_value``.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import tree_utils as otu
+    >>> otu.tree_full_like({"w": jnp.zeros(2)}, 7.0)["w"].tolist()
+    [7.0, 7.0]
+    """
     return utils.tree_map(lambda x: utils.full_like(x, fill_value, dtype=dtype), tree)
 
 
 def tree_clip(tree: Any, min_value: ArrayLike | None = None, max_value: ArrayLike | None = None) -> Any:
-    """Clip every leaf to ``[min_value, max_value]``."""
+    """Clip every leaf to ``[min_value, max_value]``.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import tree_utils as otu
+    >>> otu.tree_clip({"w": jnp.array([-2.0, 0.5, 3.0])}, -1.0, 1.0)["w"].tolist()
+    [-1.0, 0.5, 1.0]
+    """
     return utils.tree_map(lambda g: jnp.clip(g, min_value, max_value), tree)
 
 
@@ -201,7 +309,13 @@ def _moment(decay: ArrayLike, order: int):
 
 
 def tree_update_moment(updates: Any, moments: Any, decay: ArrayLike, order: int) -> Any:
-    """``(1 - decay) * g**order + decay * moment`` leafwise (an exponential moving average)."""
+    """``(1 - decay) * g**order + decay * moment`` leafwise (an exponential moving average).
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> eo.update_moment({"w": jnp.array([2.0])}, {"w": jnp.array([0.0])}, decay=0.5, order=2)["w"].tolist()
+    [2.0]
+    """
     return _moment(decay, order)(updates, moments)
 
 
@@ -214,7 +328,13 @@ def _infinity_moment(decay: ArrayLike, eps: ArrayLike):
 
 
 def tree_update_infinity_moment(updates: Any, moments: Any, decay: ArrayLike, eps: ArrayLike) -> Any:
-    """``max(|g| + eps, decay * moment)`` leafwise (Adamax's infinity norm)."""
+    """``max(|g| + eps, decay * moment)`` leafwise (Adamax's infinity norm).
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> eo.update_infinity_moment({"w": jnp.array([-3.0])}, {"w": jnp.array([2.0])}, decay=0.5, eps=0.0)["w"].tolist()
+    [3.0]
+    """
     return _infinity_moment(decay, eps)(updates, moments)
 
 
@@ -235,7 +355,13 @@ def _moment_per_elem_norm(decay: ArrayLike, order: int):
 
 
 def tree_update_moment_per_elem_norm(updates: Any, moments: Any, decay: ArrayLike, order: int) -> Any:
-    """As :func:`tree_update_moment` with ``|g|**order`` (same for real ``g``)."""
+    """As :func:`tree_update_moment` with ``|g|**order`` (same for real ``g``).
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> eo.update_moment_per_elem_norm({"w": jnp.array([3.0, 4.0])}, {"w": jnp.array(0.0)}, decay=0.5, order=2)["w"].tolist()
+    [4.5, 8.0]
+    """
     return _moment_per_elem_norm(decay, order)(updates, moments)
 
 
@@ -248,17 +374,35 @@ def _bias_correction(decay: ArrayLike):
 
 
 def tree_bias_correction(moment: Any, decay: ArrayLike, count: ArrayLike) -> Any:
-    """``moment / (1 - decay**count)`` leafwise (Adam's debiasing)."""
+    """``moment / (1 - decay**count)`` leafwise (Adam's debiasing).
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> [f"{v:.4f}" for v in eo.bias_correction({"m": jnp.array([0.1])}, decay=0.9, count=1)["m"].tolist()]   # m / (1 - 0.9)
+    ['1.0000']
+    """
     return _bias_correction(decay)(moment, count)
 
 
 def tree_where(condition: ArrayLike, tree_x: Any, tree_y: Any) -> Any:
-    """Leafwise ``where(condition, x, y)``."""
+    """Leafwise ``where(condition, x, y)``.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import tree_utils as otu
+    >>> otu.tree_where(jnp.array(True), {"w": jnp.array([1.0])}, {"w": jnp.array([2.0])})["w"].tolist()
+    [1.0]
+    """
     return utils.tree_map(lambda x, y: jnp.where(condition, x, y), tree_x, tree_y)
 
 
 def tree_allclose(a: Any, b: Any, rtol: ArrayLike = 1e-5, atol: ArrayLike = 1e-8, equal_nan: bool = False) -> Any:
-    """True when every pair of leaves is ``allclose``."""
+    """True when every pair of leaves is ``allclose``.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import tree_utils as otu
+    >>> otu.tree_allclose({"w": jnp.array([1.0])}, {"w": jnp.array([1.0 + 1e-7])})
+    Array(True, dtype=bool)
+    """
     close = utils.tree_map(lambda x, y: jnp.allclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan), a, b)
     return functools.reduce(operator.and_, _tree.leaves(close), True)
 
@@ -266,14 +410,26 @@ def tree_allclose(a: Any, b: Any, rtol: ArrayLike = 1e-5, atol: ArrayLike = 1e-8
 # ------------------------------------------------------------------------------------- casting
 
 def tree_cast(tree: Any, dtype: Any) -> Any:
-    """Cast every leaf to ``dtype`` (no-op when ``dtype`` is None)."""
+    """Cast every leaf to ``dtype`` (no-op when ``dtype`` is None).
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> eo.tree_cast({"w": jnp.ones(2)}, jnp.bfloat16)["w"].dtype
+    dtype(bfloat16)
+    """
     if dtype is None:
         return tree
     return utils.tree_map(lambda t: t.astype(dtype), tree)
 
 
 def tree_cast_like(tree: Any, other_tree: Any) -> Any:
-    """Cast every leaf to the dtype of the matching leaf of ``other_tree``."""
+    """Cast every leaf to the dtype of the matching leaf of ``other_tree``.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import tree_utils as otu
+    >>> otu.tree_cast_like({"w": jnp.ones(2)}, {"w": jnp.zeros(2, jnp.bfloat16)})["w"].dtype
+    dtype(bfloat16)
+    """
     return utils.tree_map(lambda t, o: t.astype(o.dtype) if hasattr(o, "dtype") else t, tree, other_tree)
 
 
@@ -288,7 +444,13 @@ def _lower(d1: Any, d2: Any) -> Any:
 
 def tree_dtype(tree: Any, mixed_dtype_handler: str | None = None) -> Any:
     """The dtype of the tree's leaves. With mixed dtypes: error (None), or ``'promote'``,
-    ``'highest'``, ``'lowest'``."""
+    ``'highest'``, ``'lowest'``.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import tree_utils as otu
+    >>> otu.tree_dtype({"a": jnp.ones(1), "b": jnp.ones(1, jnp.bfloat16)}, "promote")
+    dtype('float32')
+    """
     leaves = _tree.leaves(tree)
     if not leaves:
         return jnp.asarray(0.0).dtype
@@ -311,7 +473,14 @@ def tree_dtype(tree: Any, mixed_dtype_handler: str | None = None) -> Any:
 # -------------------------------------------------------------------------------------- random
 
 def tree_split_key_like(rng_key: Any, target_tree: Any) -> Any:
-    """One key per leaf of ``target_tree``, as a tree of the same structure."""
+    """One key per leaf of ``target_tree``, as a tree of the same structure.
+
+    >>> import ember.core.numpy as jnp, ember.core.random as random
+    >>> from ember.optim import tree_utils as otu
+    >>> keys = otu.tree_split_key_like(random.key(0), {"a": jnp.zeros(2), "b": jnp.zeros(3)})
+    >>> keys["a"].shape, keys["a"].tolist() != keys["b"].tolist()
+    ((2,), True)
+    """
     treedef = _tree.structure(target_tree)
     keys = random.split(rng_key, treedef.num_leaves)
     return _tree.unflatten(treedef, [keys[i] for i in range(treedef.num_leaves)])
@@ -333,7 +502,15 @@ def tree_random_like(rng_key: Any, target_tree: Any, sampler: Callable[..., Any]
 
 @dataclasses.dataclass(frozen=True)
 class NamedTupleKey:
-    """A path entry naming a NamedTuple field together with the NamedTuple's class."""
+    """A path entry naming a NamedTuple field together with the NamedTuple's class.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> from ember.optim import tree_utils as otu
+    >>> state = eo.adam(0.1).init({"w": jnp.zeros(2)})
+    >>> [path for path, _ in otu.tree_get_all_with_path(state, "count")]
+    [(SequenceKey(idx=0), NamedTupleKey(tuple_name='ScaleByAdamState', name='count'))]
+    """
 
     tuple_name: str
     name: str

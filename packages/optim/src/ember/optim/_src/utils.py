@@ -15,7 +15,18 @@ from ember.core import tree as _tree
 
 class TreeMismatchError(ValueError):
     """Two trees that must have the same structure (params/updates/state) do not; the message
-    names the first leaf path where they differ."""
+    names the first leaf path where they differ.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> opt = eo.adam(0.1)
+    >>> state = opt.init({"w": jnp.zeros(2)})
+    >>> try:
+    ...     opt.update({"w": jnp.zeros(2), "b": jnp.zeros(1)}, state)
+    ... except eo.TreeMismatchError as e:
+    ...     print("mismatch:", str(e)[:40])
+    mismatch: moments has no leaf at path ['b'] (prese
+    """
 
 
 def _paths(tree: Any, is_leaf: Callable[[Any], bool] | None) -> list[tuple[str, Any]]:

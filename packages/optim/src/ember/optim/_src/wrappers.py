@@ -18,13 +18,25 @@ ArrayLike = Any
 
 
 class MaskedState(NamedTuple):
-    """State of :func:`masked`: the inner state, built on the masked-in parameters only."""
+    """State of :func:`masked`: the inner state, built on the masked-in parameters only.
+
+    >>> import ember.optim as eo
+    >>> eo.MaskedState._fields
+    ('inner_state',)
+    """
 
     inner_state: Any
 
 
 class MaskedNode(NamedTuple):
-    """Stands for a masked-out parameter (an empty pytree node, so it has no leaves)."""
+    """Stands for a masked-out parameter (an empty pytree node, so it has no leaves).
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> state = eo.masked(eo.adam(0.1), {"a": True, "b": False}).init({"a": jnp.zeros(1), "b": jnp.zeros(1)})
+    >>> state.inner_state[0].mu["b"]            # masked-out leaves hold a MaskedNode
+    MaskedNode()
+    """
 
 
 def _mask_is_callable(mask: Any) -> bool:
@@ -86,11 +98,26 @@ def masked(inner: base.GradientTransformation, mask: Any | Callable[[Any], Any],
 
 
 def freeze(mask: bool | Any | Callable[[Any], Any]) -> base.GradientTransformationExtraArgs:
-    """Zero the updates of the parameters where ``mask`` is True (they stay fixed)."""
+    """Zero the updates of the parameters where ``mask`` is True (they stay fixed).
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> opt = eo.chain(eo.freeze({"w": False, "b": True}), eo.sgd(1.0))
+    >>> params = {"w": jnp.array([1.0]), "b": jnp.array([1.0])}
+    >>> updates, _ = opt.update({"w": jnp.array([0.5]), "b": jnp.array([0.5])}, opt.init(params), params)
+    >>> updates["w"].tolist(), updates["b"].tolist()      # b is frozen
+    ([-0.5], [-0.0])
+    """
     return masked(base.set_to_zero(), mask)
 
 
 class ApplyIfFiniteState(NamedTuple):
+    """State of ``apply_if_finite``: consecutive and total non-finite steps, whether the last step was finite, and the inner state.
+
+    >>> import ember.optim as eo
+    >>> eo.ApplyIfFiniteState._fields
+    ('notfinite_count', 'last_finite', 'total_notfinite', 'inner_state')
+    """
     notfinite_count: Any
     last_finite: Any
     total_notfinite: Any
@@ -107,7 +134,17 @@ def _all_finite(tree: Any) -> Any:
 def apply_if_finite(inner: base.GradientTransformation,
                     max_consecutive_errors: int) -> base.GradientTransformationExtraArgs:
     """Apply ``inner`` only when every update is finite; otherwise emit zeros and keep the inner
-    state, unless more than ``max_consecutive_errors`` non-finite steps happened in a row."""
+    state, unless more than ``max_consecutive_errors`` non-finite steps happened in a row.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> opt = eo.apply_if_finite(eo.sgd(0.1), max_consecutive_errors=2)
+    >>> params = {"w": jnp.array([1.0])}
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": jnp.array([jnp.nan])}, state, params)
+    >>> updates["w"].tolist(), int(state.notfinite_count)      # the step is skipped
+    ([0.0], 1)
+    """
     inner = base.with_extra_args_support(inner)
 
     def init_fn(params):
@@ -141,13 +178,30 @@ class ConditionFn(Protocol):
 
 
 class ConditionallyTransformState(NamedTuple):
+    """State of ``conditionally_transform``: the inner state and the step.
+
+    >>> import ember.optim as eo
+    >>> eo.ConditionallyTransformState._fields
+    ('inner_state', 'step')
+    """
     inner_state: Any
     step: Any
 
 
 def conditionally_transform(inner: base.GradientTransformation, should_transform_fn: ConditionFn,
                             forward_extra_args: bool = False) -> base.GradientTransformationExtraArgs:
-    """Apply ``inner`` at steps where ``should_transform_fn(step)`` is True; pass updates through otherwise."""
+    """Apply ``inner`` at steps where ``should_transform_fn(step)`` is True; pass updates through otherwise.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> opt = eo.conditionally_transform(eo.scale(10.0), lambda step: step >= 1)
+    >>> params = {"w": jnp.array([1.0])}
+    >>> state = opt.init(params)
+    >>> u1, state = opt.update({"w": jnp.array([1.0])}, state, params)   # passed through unchanged
+    >>> u2, state = opt.update({"w": jnp.array([1.0])}, state, params)   # transformed
+    >>> u1["w"].tolist(), u2["w"].tolist()
+    ([1.0], [10.0])
+    """
     inner = base.with_extra_args_support(inner)
 
     def init_fn(params):
@@ -165,13 +219,30 @@ def conditionally_transform(inner: base.GradientTransformation, should_transform
 
 
 class ConditionallyMaskState(NamedTuple):
+    """State of ``conditionally_mask``: the step and the inner state.
+
+    >>> import ember.optim as eo
+    >>> eo.ConditionallyMaskState._fields
+    ('step', 'inner_state')
+    """
     step: Any
     inner_state: Any
 
 
 def conditionally_mask(inner: base.GradientTransformation, should_transform_fn: ConditionFn,
                        forward_extra_args: bool = False) -> base.GradientTransformationExtraArgs:
-    """Apply ``inner`` at steps where ``should_transform_fn(step)`` is True; emit zeros otherwise."""
+    """Apply ``inner`` at steps where ``should_transform_fn(step)`` is True; emit zeros otherwise.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> opt = eo.conditionally_mask(eo.sgd(1.0), lambda step: step >= 1)   # skip the first step
+    >>> params = {"w": jnp.array([1.0])}
+    >>> state = opt.init(params)
+    >>> u1, state = opt.update({"w": jnp.array([1.0])}, state, params)
+    >>> u2, state = opt.update({"w": jnp.array([1.0])}, state, params)
+    >>> u1["w"].tolist(), u2["w"].tolist()
+    ([0.0], [-1.0])
+    """
     inner = base.with_extra_args_support(inner)
 
     def init_fn(params):
@@ -189,7 +260,15 @@ def conditionally_mask(inner: base.GradientTransformation, should_transform_fn: 
 
 
 def flatten(inner: base.GradientTransformation) -> base.GradientTransformationExtraArgs:
-    """Run ``inner`` on one flat vector (all leaves concatenated): one big op instead of many small ones."""
+    """Run ``inner`` on one flat vector (all leaves concatenated): one big op instead of many small ones.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> opt = eo.flatten(eo.adam(0.1))      # the inner state holds one flat vector
+    >>> state = opt.init({"a": jnp.zeros(2), "b": jnp.zeros((2, 2))})
+    >>> state[0].mu.shape
+    (6,)
+    """
     inner = base.with_extra_args_support(inner)
 
     def _flatten(tree):

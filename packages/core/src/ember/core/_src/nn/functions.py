@@ -80,7 +80,12 @@ def _axis_tuple(axis: Axis) -> Axis:
 
 @numpy_jit
 def identity(x: Any) -> Any:
-    """``x`` unchanged."""
+    """``x`` unchanged.
+
+    >>> import ember.core.nn as nn, ember.core.numpy as jnp
+    >>> nn.identity(jnp.array([1.0, -1.0])).tolist()
+    [1.0, -1.0]
+    """
     check_arraylike("identity", x)
     return x
 
@@ -101,40 +106,70 @@ def relu(x: Any) -> Any:
 
 @numpy_jit
 def relu6(x: Any) -> Any:
-    """``min(max(x, 0), 6)``, with derivative 0 at 0 and at 6."""
+    """``min(max(x, 0), 6)``, with derivative 0 at 0 and at 6.
+
+    >>> import ember.core.nn as nn, ember.core.numpy as jnp
+    >>> nn.relu6(jnp.array([-1.0, 3.0, 9.0])).tolist()
+    [0.0, 3.0, 6.0]
+    """
     check_arraylike("relu6", x)
     return lax.select(uf.less_equal(x, 0), _zeros(x), lax.select(uf.greater_equal(x, 6), _const(x, 6), x))
 
 
 @numpy_jit
 def sigmoid(x: Any) -> Any:
-    """``1 / (1 + exp(-x))``."""
+    """``1 / (1 + exp(-x))``.
+
+    >>> import ember.core.nn as nn, ember.core.numpy as jnp
+    >>> [f"{v:.4f}" for v in nn.sigmoid(jnp.array([-1.0, 0.0, 1.0])).tolist()]
+    ['0.2689', '0.5000', '0.7311']
+    """
     return lax.logistic(_inexact("sigmoid", x))
 
 
 @numpy_jit
 def softplus(x: Any) -> Any:
-    """``log(1 + exp(x))``, computed without overflow."""
+    """``log(1 + exp(x))``, computed without overflow.
+
+    >>> import ember.core.nn as nn, ember.core.numpy as jnp
+    >>> [f"{v:.4f}" for v in nn.softplus(jnp.array([-1.0, 0.0, 100.0])).tolist()]
+    ['0.3133', '0.6931', '100.0000']
+    """
     return uf.logaddexp(x, 0)
 
 
 @numpy_jit
 def log_sigmoid(x: Any) -> Any:
-    """``log(sigmoid(x)) = -softplus(-x)``."""
+    """``log(sigmoid(x)) = -softplus(-x)``.
+
+    >>> import ember.core.nn as nn, ember.core.numpy as jnp
+    >>> [f"{v:.4f}" for v in nn.log_sigmoid(jnp.array([-100.0, 0.0])).tolist()]
+    ['-100.0000', '-0.6931']
+    """
     x = _inexact("log_sigmoid", x)
     return lax.neg(softplus(lax.neg(x)))
 
 
 @numpy_jit
 def soft_sign(x: Any) -> Any:
-    """``x / (|x| + 1)``."""
+    """``x / (|x| + 1)``.
+
+    >>> import ember.core.nn as nn, ember.core.numpy as jnp
+    >>> nn.soft_sign(jnp.array([-1.0, 3.0])).tolist()
+    [-0.5, 0.75]
+    """
     x = _inexact("soft_sign", x)
     return x / (lax.abs(x) + 1)
 
 
 @numpy_jit
 def silu(x: Any) -> Any:
-    """``x * sigmoid(x)`` (also ``swish``)."""
+    """``x * sigmoid(x)`` (also ``swish``).
+
+    >>> import ember.core.nn as nn, ember.core.numpy as jnp
+    >>> [f"{v:.4f}" for v in nn.silu(jnp.array([-1.0, 0.0, 1.0])).tolist()]
+    ['-0.2689', '0.0000', '0.7311']
+    """
     x = _inexact("silu", x)
     return lax.mul(x, lax.logistic(x))
 
@@ -144,14 +179,26 @@ swish = silu
 
 @numpy_jit
 def mish(x: Any) -> Any:
-    """``x * tanh(softplus(x))``."""
+    """``x * tanh(softplus(x))``.
+
+    >>> import ember.core.nn as nn, ember.core.numpy as jnp
+    >>> [f"{v:.4f}" for v in nn.mish(jnp.array([-1.0, 0.0, 1.0])).tolist()]
+    ['-0.3034', '0.0000', '0.8651']
+    """
     x = _inexact("mish", x)
     return lax.mul(x, lax.tanh(softplus(x)))
 
 
 def gelu(x: Any, approximate: bool = True) -> Any:
     """Gaussian error linear unit: ``x * Phi(x)``; ``approximate=True`` (the default, as in JAX)
-    uses the tanh approximation."""
+    uses the tanh approximation.
+
+    >>> import ember.core.nn as nn, ember.core.numpy as jnp
+    >>> [f"{v:.4f}" for v in nn.gelu(jnp.array([-1.0, 0.0, 1.0])).tolist()]
+    ['-0.1588', '0.0000', '0.8412']
+    >>> f"{float(nn.gelu(1.0, approximate=False)):.4f}"   # the exact erf form
+    '0.8413'
+    """
     return _gelu(x, approximate=bool(approximate))
 
 
@@ -169,7 +216,12 @@ def _gelu(x: Any, approximate: bool) -> Any:
 
 @numpy_jit
 def elu(x: Any, alpha: Any = 1.0) -> Any:
-    """``x`` for x > 0, ``alpha * (exp(x) - 1)`` otherwise."""
+    """``x`` for x > 0, ``alpha * (exp(x) - 1)`` otherwise.
+
+    >>> import ember.core.nn as nn, ember.core.numpy as jnp
+    >>> [f"{v:.4f}" for v in nn.elu(jnp.array([-1.0, 0.0, 1.0])).tolist()]
+    ['-0.6321', '0.0000', '1.0000']
+    """
     x = _inexact("elu", x)
     positive = uf.greater(x, 0)
     return uf.where(positive, x, uf.multiply(alpha, lax.expm1(lax.select(positive, _zeros(x), x))))
@@ -177,14 +229,24 @@ def elu(x: Any, alpha: Any = 1.0) -> Any:
 
 @numpy_jit
 def celu(x: Any, alpha: Any = 1.0) -> Any:
-    """``max(x, 0) + alpha * expm1(min(x, 0) / alpha)``."""
+    """``max(x, 0) + alpha * expm1(min(x, 0) / alpha)``.
+
+    >>> import ember.core.nn as nn, ember.core.numpy as jnp
+    >>> [f"{v:.4f}" for v in nn.celu(jnp.array([-1.0, 0.0, 1.0])).tolist()]
+    ['-0.6321', '0.0000', '1.0000']
+    """
     x = _inexact("celu", x)
     return uf.add(uf.maximum(x, 0.0), uf.multiply(alpha, uf.expm1(uf.divide(uf.minimum(x, 0.0), alpha))))
 
 
 @numpy_jit
 def selu(x: Any) -> Any:
-    """Scaled ELU with the self-normalising constants."""
+    """Scaled ELU with the self-normalising constants.
+
+    >>> import ember.core.nn as nn, ember.core.numpy as jnp
+    >>> [f"{v:.4f}" for v in nn.selu(jnp.array([-1.0, 1.0])).tolist()]
+    ['-1.1113', '1.0507']
+    """
     alpha = 1.6732632423543772848170429916717
     scale = 1.0507009873554804934193349852946
     return uf.multiply(scale, elu(x, alpha))
@@ -192,27 +254,49 @@ def selu(x: Any) -> Any:
 
 @numpy_jit
 def leaky_relu(x: Any, negative_slope: Any = 1e-2) -> Any:
-    """``x`` for x >= 0, ``negative_slope * x`` otherwise."""
+    """``x`` for x >= 0, ``negative_slope * x`` otherwise.
+
+    >>> import ember.core.nn as nn, ember.core.numpy as jnp
+    >>> [f"{v:.4f}" for v in nn.leaky_relu(jnp.array([-1.0, 2.0])).tolist()]
+    ['-0.0100', '2.0000']
+    >>> [f"{v:.4f}" for v in nn.leaky_relu(jnp.array([-1.0]), negative_slope=0.2).tolist()]
+    ['-0.2000']
+    """
     x = _inexact("leaky_relu", x) if _aval(x).dtype.kind not in "fc" else x
     return uf.where(uf.greater_equal(x, 0), x, uf.multiply(negative_slope, x))
 
 
 @numpy_jit
 def hard_tanh(x: Any) -> Any:
-    """``x`` clipped to [-1, 1]."""
+    """``x`` clipped to [-1, 1].
+
+    >>> import ember.core.nn as nn, ember.core.numpy as jnp
+    >>> [f"{v:.4f}" for v in nn.hard_tanh(jnp.array([-2.0, 0.5, 2.0])).tolist()]
+    ['-1.0000', '0.5000', '1.0000']
+    """
     check_arraylike("hard_tanh", x)
     return uf.where(uf.greater(x, 1), _const(x, 1), uf.where(uf.less(x, -1), _const(x, -1), x))
 
 
 @numpy_jit
 def hard_sigmoid(x: Any) -> Any:
-    """``relu6(x + 3) / 6``."""
+    """``relu6(x + 3) / 6``.
+
+    >>> import ember.core.nn as nn, ember.core.numpy as jnp
+    >>> [f"{v:.4f}" for v in nn.hard_sigmoid(jnp.array([-4.0, 0.0, 4.0])).tolist()]
+    ['0.0000', '0.5000', '1.0000']
+    """
     return uf.divide(relu6(uf.add(x, 3.0)), 6.0)
 
 
 @numpy_jit
 def hard_silu(x: Any) -> Any:
-    """``x * hard_sigmoid(x)`` (also ``hard_swish``)."""
+    """``x * hard_sigmoid(x)`` (also ``hard_swish``).
+
+    >>> import ember.core.nn as nn, ember.core.numpy as jnp
+    >>> [f"{v:.4f}" for v in nn.hard_silu(jnp.array([-1.0, 1.0, 4.0])).tolist()]
+    ['-0.3333', '0.6667', '4.0000']
+    """
     check_arraylike("hard_silu", x)
     return uf.multiply(x, hard_sigmoid(x))
 
@@ -222,7 +306,12 @@ hard_swish = hard_silu
 
 @numpy_jit
 def sparse_plus(x: Any) -> Any:
-    """0 for x <= -1, ``(x + 1)**2 / 4`` on (-1, 1), ``x`` for x >= 1."""
+    """0 for x <= -1, ``(x + 1)**2 / 4`` on (-1, 1), ``x`` for x >= 1.
+
+    >>> import ember.core.nn as nn, ember.core.numpy as jnp
+    >>> nn.sparse_plus(jnp.array([-2.0, 0.0, 2.0])).tolist()
+    [0.0, 0.25, 2.0]
+    """
     x = _inexact("sparse_plus", x)
     return uf.where(uf.less_equal(x, -1.0), _zeros(x),
                     uf.where(uf.greater_equal(x, 1.0), x, lax.integer_pow(x + 1.0, 2) / 4))
@@ -230,21 +319,36 @@ def sparse_plus(x: Any) -> Any:
 
 @numpy_jit
 def sparse_sigmoid(x: Any) -> Any:
-    """``0.5 * clip(x + 1, 0, 2)``, the derivative of ``sparse_plus``."""
+    """``0.5 * clip(x + 1, 0, 2)``, the derivative of ``sparse_plus``.
+
+    >>> import ember.core.nn as nn, ember.core.numpy as jnp
+    >>> nn.sparse_sigmoid(jnp.array([-2.0, 0.0, 2.0])).tolist()
+    [0.0, 0.5, 1.0]
+    """
     x = _inexact("sparse_sigmoid", x)
     return 0.5 * uf.clip(x + 1.0, 0.0, 2.0)
 
 
 @numpy_jit
 def squareplus(x: Any, b: Any = 4) -> Any:
-    """``(x + sqrt(x**2 + b)) / 2``."""
+    """``(x + sqrt(x**2 + b)) / 2``.
+
+    >>> import ember.core.nn as nn, ember.core.numpy as jnp
+    >>> nn.squareplus(jnp.array([0.0])).tolist()
+    [1.0]
+    """
     x, b = promote_args_inexact("squareplus", x, b)
     return (x + lax.sqrt(lax.mul(x, x) + b)) / 2
 
 
 @numpy_jit
 def log1mexp(x: Any) -> Any:
-    """``log(1 - exp(-x))`` for x > 0, accurate for small and large x."""
+    """``log(1 - exp(-x))`` for x > 0, accurate for small and large x.
+
+    >>> import ember.core.nn as nn, ember.core.numpy as jnp
+    >>> f"{float(nn.log1mexp(1.0)):.4f}"   # log(1 - exp(-x))
+    '-0.4587'
+    """
     x = _inexact("log1mexp", x)
     return uf.where(uf.less(x, math.log(2.0)), lax.log(lax.neg(lax.expm1(lax.neg(x)))),
                     lax.log1p(lax.neg(lax.exp(lax.neg(x)))))
@@ -252,12 +356,22 @@ def log1mexp(x: Any) -> Any:
 
 @numpy_jit
 def tanh(x: Any) -> Any:
-    """The hyperbolic tangent."""
+    """The hyperbolic tangent.
+
+    >>> import ember.core.nn as nn, ember.core.numpy as jnp
+    >>> [f"{v:.4f}" for v in nn.tanh(jnp.array([-1.0, 0.0, 1.0])).tolist()]
+    ['-0.7616', '0.0000', '0.7616']
+    """
     return lax.tanh(_inexact("tanh", x))
 
 
 def glu(x: Any, axis: int = -1) -> Any:
-    """Gated linear unit: the first half of ``x`` along ``axis`` times the sigmoid of the second."""
+    """Gated linear unit: the first half of ``x`` along ``axis`` times the sigmoid of the second.
+
+    >>> import ember.core.nn as nn, ember.core.numpy as jnp
+    >>> nn.glu(jnp.array([1.0, 2.0, 0.0, 100.0])).tolist()   # first half * sigmoid(second half)
+    [0.5, 2.0]
+    """
     return _glu(x, axis=operator_index(axis))
 
 
@@ -313,7 +427,12 @@ def _shift(x: Any, dims: tuple[int, ...], where: Any) -> Any:
 
 
 def log_softmax(x: Any, axis: Axis = -1, where: Any = None) -> Any:
-    """``x - logsumexp(x, axis)``; masked-out entries (``where`` False) are -inf."""
+    """``x - logsumexp(x, axis)``; masked-out entries (``where`` False) are -inf.
+
+    >>> import ember.core.nn as nn, ember.core.numpy as jnp
+    >>> [f"{v:.4f}" for v in nn.log_softmax(jnp.array([0.0, 0.0])).tolist()]
+    ['-0.6931', '-0.6931']
+    """
     return _log_softmax(x, where, axis=_axis_tuple(axis))
 
 
@@ -334,7 +453,12 @@ def _log_softmax(x: Any, where: Any, axis: Axis) -> Any:
 
 
 def logmeanexp(x: Any, axis: Axis = None, where: Any = None, keepdims: bool = False) -> Any:
-    """``logsumexp(x, axis) - log(n)`` with ``n`` the number of (unmasked) entries reduced."""
+    """``logsumexp(x, axis) - log(n)`` with ``n`` the number of (unmasked) entries reduced.
+
+    >>> import ember.core.nn as nn, ember.core.numpy as jnp
+    >>> f"{float(nn.logmeanexp(jnp.array([1.0, 1.0, 1.0]))):.4f}"
+    '1.0000'
+    """
     return _logmeanexp(x, where, axis=_axis_tuple(axis), keepdims=bool(keepdims))
 
 
@@ -391,7 +515,12 @@ def _one_hot(x: Any, num_classes: int, dtype: np.dtype, axis: int) -> Any:
 def standardize(x: Any, axis: Axis = -1, mean: Any = None, variance: Any = None, epsilon: Any = 1e-5,
                 where: Any = None, *, algorithm: str = "fast") -> Any:
     """``(x - mean) / sqrt(variance + epsilon)`` over ``axis``; the mean and variance are computed
-    when not given (``algorithm='fast'``: E[x^2] - E[x]^2 clipped at 0; ``'stable'``: two passes)."""
+    when not given (``algorithm='fast'``: E[x^2] - E[x]^2 clipped at 0; ``'stable'``: two passes).
+
+    >>> import ember.core.nn as nn, ember.core.numpy as jnp
+    >>> [f"{v:.4f}" for v in nn.standardize(jnp.array([1.0, 2.0, 3.0])).tolist()]   # mean 0, variance 1
+    ['-1.2247', '0.0000', '1.2247']
+    """
     if algorithm not in ("fast", "stable"):
         raise ValueError(f"Unknown algorithm '{algorithm}'. Expected 'fast' or 'stable'.")
     return _standardize(x, mean, variance, epsilon, where, axis=_axis_tuple(axis), algorithm=algorithm)

@@ -40,7 +40,14 @@ _COMPLEX_TRUNCATED_STDDEV = 0.95311164380491208
 
 @runtime_checkable
 class Initializer(Protocol):
-    """``init(key, shape, dtype=None) -> Array``."""
+    """``init(key, shape, dtype=None) -> Array``.
+
+    >>> import ember.core.random as random
+    >>> from ember.core.nn import initializers
+    >>> init = initializers.zeros          # an Initializer is any f(key, shape, dtype=None)
+    >>> init(random.key(0), (2,)).tolist()
+    [0.0, 0.0]
+    """
 
     def __call__(self, key: Any, shape: Sequence[int], dtype: Any = None) -> Any:
         raise NotImplementedError
@@ -56,12 +63,24 @@ def _full(shape: Sequence[int], value: Any, dtype: Any) -> Any:
 
 
 def zeros(key: Any, shape: Sequence[int], dtype: Any = None) -> Any:
-    """Zeros (the key is ignored)."""
+    """Zeros (the key is ignored).
+
+    >>> import ember.core.random as random
+    >>> from ember.core.nn import initializers
+    >>> initializers.zeros(random.key(0), (2, 2)).tolist()
+    [[0.0, 0.0], [0.0, 0.0]]
+    """
     return _full(shape, 0, dtype)
 
 
 def ones(key: Any, shape: Sequence[int], dtype: Any = None) -> Any:
-    """Ones (the key is ignored)."""
+    """Ones (the key is ignored).
+
+    >>> import ember.core.random as random
+    >>> from ember.core.nn import initializers
+    >>> initializers.ones(random.key(0), (2,)).tolist()
+    [1.0, 1.0]
+    """
     return _full(shape, 1, dtype)
 
 
@@ -102,7 +121,14 @@ def _sample(key: Any, factor: Any, shape: Sequence[int], dtype: np.dtype, kind: 
 
 
 def uniform(scale: Any = 1e-2, dtype: Any = None) -> Initializer:
-    """Values uniform in ``[0, scale)``."""
+    """Values uniform in ``[0, scale)``.
+
+    >>> import ember.core.random as random
+    >>> from ember.core.nn import initializers
+    >>> w = initializers.uniform(scale=0.5)(random.key(0), (1000,))
+    >>> bool((w >= 0).all() and (w < 0.5).all())
+    True
+    """
     def init(key: Any, shape: Sequence[int], dtype: Any = dtype) -> Any:
         dtype = _dtype(dtype)
         return _sample(key, scale, shape, dtype, "uniform")
@@ -110,7 +136,14 @@ def uniform(scale: Any = 1e-2, dtype: Any = None) -> Initializer:
 
 
 def normal(stddev: Any = 1e-2, dtype: Any = None) -> Initializer:
-    """Normal values with mean 0 and standard deviation ``stddev``."""
+    """Normal values with mean 0 and standard deviation ``stddev``.
+
+    >>> import ember.core.random as random
+    >>> from ember.core.nn import initializers
+    >>> w = initializers.normal(stddev=2.0)(random.key(0), (10000,))
+    >>> f"{float(w.std()):.1f}"
+    '2.0'
+    """
     def init(key: Any, shape: Sequence[int], dtype: Any = dtype) -> Any:
         dtype = _dtype(dtype)
         return _sample(key, stddev, shape, dtype, "normal")
@@ -118,7 +151,14 @@ def normal(stddev: Any = 1e-2, dtype: Any = None) -> Initializer:
 
 
 def truncated_normal(stddev: Any = 1e-2, dtype: Any = None, lower: Any = -2.0, upper: Any = 2.0) -> Initializer:
-    """A standard normal truncated to ``(lower, upper)``, times ``stddev`` (no variance correction)."""
+    """A standard normal truncated to ``(lower, upper)``, times ``stddev`` (no variance correction).
+
+    >>> import ember.core.random as random
+    >>> from ember.core.nn import initializers
+    >>> w = initializers.truncated_normal(stddev=1.0)(random.key(0), (1000,))
+    >>> bool((abs(w) <= 2.0).all())    # cut at two standard deviations
+    True
+    """
     def init(key: Any, shape: Sequence[int], dtype: Any = dtype) -> Any:
         dtype = _dtype(dtype)
         sample = random.truncated_normal(key, lower, upper, shape, dtype)
@@ -172,6 +212,13 @@ def variance_scaling(scale: Any, mode: Literal["fan_in", "fan_out", "fan_avg", "
     ``truncated_normal`` truncates at two standard deviations (and corrects the stddev by
     0.87962566103423978); ``uniform`` is uniform on ``[-sqrt(3 scale / n), sqrt(3 scale / n))``
     (a disk for complex dtypes).
+
+    >>> import ember.core.random as random
+    >>> from ember.core.nn import initializers
+    >>> init = initializers.variance_scaling(2.0, "fan_in", "normal")   # = he_normal
+    >>> w = init(random.key(0), (512, 256))
+    >>> f"{float(w.std()):.3f}"
+    '0.063'
     """
     if mode not in ("fan_in", "fan_out", "fan_avg", "fan_geo_avg"):
         raise ValueError(f"invalid mode for variance scaling initializer: {mode}")
@@ -201,32 +248,71 @@ def variance_scaling(scale: Any, mode: Literal["fan_in", "fan_out", "fan_avg", "
 
 
 def glorot_uniform(in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype: Any = None) -> Initializer:
-    """``variance_scaling(1.0, "fan_avg", "uniform")`` (Glorot & Bengio, 2010)."""
+    """``variance_scaling(1.0, "fan_avg", "uniform")`` (Glorot & Bengio, 2010).
+
+    >>> import ember.core.random as random
+    >>> from ember.core.nn import initializers
+    >>> w = initializers.glorot_uniform()(random.key(0), (64, 32))
+    >>> bool(abs(w).max() <= (6 / (64 + 32)) ** 0.5)
+    True
+    """
     return variance_scaling(1.0, "fan_avg", "uniform", in_axis, out_axis, batch_axis, dtype)
 
 
 def glorot_normal(in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype: Any = None) -> Initializer:
-    """``variance_scaling(1.0, "fan_avg", "truncated_normal")``."""
+    """``variance_scaling(1.0, "fan_avg", "truncated_normal")``.
+
+    >>> import ember.core.random as random
+    >>> from ember.core.nn import initializers
+    >>> w = initializers.glorot_normal()(random.key(0), (256, 256))
+    >>> w.shape, f"{float(w.std()):.2f}"    # stddev sqrt(2 / (fan_in + fan_out)) = 0.0625
+    ((256, 256), '0.06')
+    """
     return variance_scaling(1.0, "fan_avg", "truncated_normal", in_axis, out_axis, batch_axis, dtype)
 
 
 def lecun_uniform(in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype: Any = None) -> Initializer:
-    """``variance_scaling(1.0, "fan_in", "uniform")``."""
+    """``variance_scaling(1.0, "fan_in", "uniform")``.
+
+    >>> import ember.core.random as random
+    >>> from ember.core.nn import initializers
+    >>> initializers.lecun_uniform()(random.key(0), (4, 3)).shape
+    (4, 3)
+    """
     return variance_scaling(1.0, "fan_in", "uniform", in_axis, out_axis, batch_axis, dtype)
 
 
 def lecun_normal(in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype: Any = None) -> Initializer:
-    """``variance_scaling(1.0, "fan_in", "truncated_normal")`` (the default kernel init of Flax layers)."""
+    """``variance_scaling(1.0, "fan_in", "truncated_normal")`` (the default kernel init of Flax layers).
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> from ember.core.nn import initializers
+    >>> initializers.lecun_normal(dtype=jnp.bfloat16)(random.key(0), (4, 3)).dtype
+    dtype(bfloat16)
+    """
     return variance_scaling(1.0, "fan_in", "truncated_normal", in_axis, out_axis, batch_axis, dtype)
 
 
 def he_uniform(in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype: Any = None) -> Initializer:
-    """``variance_scaling(2.0, "fan_in", "uniform")`` (He et al., 2015)."""
+    """``variance_scaling(2.0, "fan_in", "uniform")`` (He et al., 2015).
+
+    >>> import ember.core.random as random
+    >>> from ember.core.nn import initializers
+    >>> initializers.he_uniform()(random.key(0), (4, 3)).shape
+    (4, 3)
+    """
     return variance_scaling(2.0, "fan_in", "uniform", in_axis, out_axis, batch_axis, dtype)
 
 
 def he_normal(in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype: Any = None) -> Initializer:
-    """``variance_scaling(2.0, "fan_in", "truncated_normal")``."""
+    """``variance_scaling(2.0, "fan_in", "truncated_normal")``.
+
+    >>> import ember.core.random as random
+    >>> from ember.core.nn import initializers
+    >>> w = initializers.he_normal()(random.key(0), (512, 256))
+    >>> f"{float(w.std()):.3f}"    # sqrt(2 / fan_in) = 0.0625
+    '0.063'
+    """
     return variance_scaling(2.0, "fan_in", "truncated_normal", in_axis, out_axis, batch_axis, dtype)
 
 
@@ -238,7 +324,14 @@ kaiming_normal = he_normal
 
 def orthogonal(scale: Any = 1.0, column_axis: int = -1, dtype: Any = None) -> Initializer:
     """Uniformly random (semi-)orthogonal matrices: the other axes are flattened into rows and the
-    rows or columns (whichever are fewer) are orthonormal, times ``scale``."""
+    rows or columns (whichever are fewer) are orthonormal, times ``scale``.
+
+    >>> import ember.core.random as random, ember.core.numpy as jnp
+    >>> from ember.core.nn import initializers
+    >>> w = initializers.orthogonal()(random.key(0), (4, 4))
+    >>> bool(jnp.allclose(w.T @ w, jnp.eye(4), atol=1e-5))
+    True
+    """
     def init(key: Any, shape: Sequence[int], dtype: Any = dtype) -> Any:
         shape = canonicalize_shape(shape)
         dtype = _dtype(dtype)
@@ -261,7 +354,13 @@ def orthogonal(scale: Any = 1.0, column_axis: int = -1, dtype: Any = None) -> In
 
 def delta_orthogonal(scale: Any = 1.0, column_axis: int = -1, dtype: Any = None) -> Initializer:
     """Convolution kernels (3-D to 5-D) that are zero except for an orthogonal matrix at the
-    spatial centre (Xiao et al., 2018)."""
+    spatial centre (Xiao et al., 2018).
+
+    >>> import ember.core.random as random
+    >>> from ember.core.nn import initializers
+    >>> initializers.delta_orthogonal()(random.key(0), (3, 3, 4, 4)).shape   # conv kernel: spatial dims, in, out
+    (3, 3, 4, 4)
+    """
     def init(key: Any, shape: Sequence[int], dtype: Any = dtype) -> Any:
         shape = canonicalize_shape(shape)
         dtype = _dtype(dtype)

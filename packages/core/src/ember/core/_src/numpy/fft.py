@@ -147,27 +147,52 @@ def _n_d(name: str, fft_type: FftType, a: Any, s: Any, axes: Any, norm: str | No
 
 
 def fft(a: Any, n: int | None = None, axis: int = -1, norm: str | None = None) -> Any:
-    """One-dimensional discrete Fourier transform along ``axis`` (cropped or zero-padded to ``n``)."""
+    """One-dimensional discrete Fourier transform along ``axis`` (cropped or zero-padded to ``n``).
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.fft.fft(jnp.array([1.0, 0.0, 0.0, 0.0])).tolist()
+    [(1+0j), (1+0j), (1+0j), (1+0j)]
+    """
     return _one_d("fft", FftType.FFT, a, n, axis, norm)
 
 
 def ifft(a: Any, n: int | None = None, axis: int = -1, norm: str | None = None) -> Any:
-    """One-dimensional inverse discrete Fourier transform along ``axis``."""
+    """One-dimensional inverse discrete Fourier transform along ``axis``.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.fft.ifft(jnp.fft.fft(jnp.array([1.0, 2.0]))).real.tolist()
+    [1.0, 2.0]
+    """
     return _one_d("ifft", FftType.IFFT, a, n, axis, norm)
 
 
 def rfft(a: Any, n: int | None = None, axis: int = -1, norm: str | None = None) -> Any:
-    """Fourier transform of a real signal: the ``n // 2 + 1`` non-negative frequencies."""
+    """Fourier transform of a real signal: the ``n // 2 + 1`` non-negative frequencies.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.fft.rfft(jnp.array([1.0, 1.0, 1.0, 1.0])).tolist()
+    [(4+0j), 0j, 0j]
+    """
     return _one_d("rfft", FftType.RFFT, a, n, axis, norm)
 
 
 def irfft(a: Any, n: int | None = None, axis: int = -1, norm: str | None = None) -> Any:
-    """Inverse of ``rfft``: a real signal of length ``n`` (default ``2 * (m - 1)``)."""
+    """Inverse of ``rfft``: a real signal of length ``n`` (default ``2 * (m - 1)``).
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.fft.irfft(jnp.fft.rfft(jnp.array([1.0, 2.0, 3.0, 4.0]))).tolist()
+    [1.0, 2.0, 3.0, 4.0]
+    """
     return _one_d("irfft", FftType.IRFFT, a, n, axis, norm)
 
 
 def hfft(a: Any, n: int | None = None, axis: int = -1, norm: str | None = None) -> Any:
-    """Fourier transform of a Hermitian-symmetric signal given by its first half (a real result)."""
+    """Fourier transform of a Hermitian-symmetric signal given by its first half (a real result).
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.fft.hfft(jnp.array([1.0, 0.0, 0.0])).tolist()
+    [1.0, 1.0, 1.0, 1.0]
+    """
     a = _arr("numpy.fft.hfft", a)
     nn = (_shape(a)[canonicalize_axis(axis, len(_shape(a)))] - 1) * 2 if n is None else operator_index(n)
     conj_a = ew.conj(a) if get_aval(a).dtype.kind == "c" else a
@@ -176,7 +201,12 @@ def hfft(a: Any, n: int | None = None, axis: int = -1, norm: str | None = None) 
 
 
 def ihfft(a: Any, n: int | None = None, axis: int = -1, norm: str | None = None) -> Any:
-    """Inverse of ``hfft``: the first half of a Hermitian-symmetric spectrum of a real signal."""
+    """Inverse of ``hfft``: the first half of a Hermitian-symmetric spectrum of a real signal.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.fft.ihfft(jnp.array([1.0, 1.0, 1.0, 1.0])).tolist()
+    [(1+0j), 0j, 0j]
+    """
     a = _arr("numpy.fft.ihfft", a)
     nn = _shape(a)[canonicalize_axis(axis, len(_shape(a)))] if n is None else operator_index(n)
     out = _one_d("ihfft", FftType.RFFT, a, n, axis, norm)
@@ -184,22 +214,42 @@ def ihfft(a: Any, n: int | None = None, axis: int = -1, norm: str | None = None)
 
 
 def fftn(a: Any, s: Any = None, axes: Any = None, norm: str | None = None) -> Any:
-    """N-dimensional discrete Fourier transform over ``axes`` (default: all, at most three)."""
+    """N-dimensional discrete Fourier transform over ``axes`` (default: all, at most three).
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.fft.fftn(jnp.ones((2, 2, 2))).real[0, 0, 0].tolist()
+    8.0
+    """
     return _n_d("fftn", FftType.FFT, a, s, axes, norm)
 
 
 def ifftn(a: Any, s: Any = None, axes: Any = None, norm: str | None = None) -> Any:
-    """N-dimensional inverse discrete Fourier transform."""
+    """N-dimensional inverse discrete Fourier transform.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.fft.ifftn(jnp.fft.fftn(jnp.ones((2, 2)))).real.tolist()
+    [[1.0, 1.0], [1.0, 1.0]]
+    """
     return _n_d("ifftn", FftType.IFFT, a, s, axes, norm)
 
 
 def rfftn(a: Any, s: Any = None, axes: Any = None, norm: str | None = None) -> Any:
-    """N-dimensional Fourier transform of a real signal (half spectrum along the last axis)."""
+    """N-dimensional Fourier transform of a real signal (half spectrum along the last axis).
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.fft.rfftn(jnp.ones((2, 2, 4))).shape
+    (2, 2, 3)
+    """
     return _n_d("rfftn", FftType.RFFT, a, s, axes, norm)
 
 
 def irfftn(a: Any, s: Any = None, axes: Any = None, norm: str | None = None) -> Any:
-    """Inverse of ``rfftn``."""
+    """Inverse of ``rfftn``.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.fft.irfftn(jnp.fft.rfftn(jnp.ones((2, 4)))).tolist()
+    [[1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]]
+    """
     return _n_d("irfftn", FftType.IRFFT, a, s, axes, norm)
 
 
@@ -209,25 +259,45 @@ def _check_2d(name: str, axes: Any) -> None:
 
 
 def fft2(a: Any, s: Any = None, axes: Sequence[int] = (-2, -1), norm: str | None = None) -> Any:
-    """Two-dimensional discrete Fourier transform over ``axes``."""
+    """Two-dimensional discrete Fourier transform over ``axes``.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.fft.fft2(jnp.ones((2, 2))).real.tolist()
+    [[4.0, 0.0], [0.0, 0.0]]
+    """
     _check_2d("fft2", axes)
     return _n_d("fft2", FftType.FFT, a, s, axes, norm)
 
 
 def ifft2(a: Any, s: Any = None, axes: Sequence[int] = (-2, -1), norm: str | None = None) -> Any:
-    """Two-dimensional inverse discrete Fourier transform."""
+    """Two-dimensional inverse discrete Fourier transform.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.fft.ifft2(jnp.fft.fft2(jnp.eye(2))).real.tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
     _check_2d("ifft2", axes)
     return _n_d("ifft2", FftType.IFFT, a, s, axes, norm)
 
 
 def rfft2(a: Any, s: Any = None, axes: Sequence[int] = (-2, -1), norm: str | None = None) -> Any:
-    """Two-dimensional Fourier transform of a real signal."""
+    """Two-dimensional Fourier transform of a real signal.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.fft.rfft2(jnp.ones((2, 4))).shape
+    (2, 3)
+    """
     _check_2d("rfft2", axes)
     return _n_d("rfft2", FftType.RFFT, a, s, axes, norm)
 
 
 def irfft2(a: Any, s: Any = None, axes: Sequence[int] = (-2, -1), norm: str | None = None) -> Any:
-    """Inverse of ``rfft2``."""
+    """Inverse of ``rfft2``.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.fft.irfft2(jnp.fft.rfft2(jnp.ones((2, 4)))).shape
+    (2, 4)
+    """
     _check_2d("irfft2", axes)
     return _n_d("irfft2", FftType.IRFFT, a, s, axes, norm)
 
@@ -245,7 +315,12 @@ def fftfreq(n: int, d: Any = 1.0, *, dtype: Any = None, device: Any = None) -> A
 
 
 def rfftfreq(n: int, d: Any = 1.0, *, dtype: Any = None, device: Any = None) -> Any:
-    """Sample frequencies ``[0, 1, ..., n // 2] / (d * n)`` of an ``rfft`` of length ``n``."""
+    """Sample frequencies ``[0, 1, ..., n // 2] / (d * n)`` of an ``rfft`` of length ``n``.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.fft.rfftfreq(8, d=0.5).tolist()
+    [0.0, 0.25, 0.5, 0.75, 1.0]
+    """
     n = operator_index(n)
     dtype = dtypes.default_float_dtype() if dtype is None else dtypes.canonicalize_dtype(dtype)
     return _freqs(np.arange(0, n // 2 + 1), n, d, dtype, device)
@@ -281,12 +356,22 @@ def _shift_jit(x: Any, axes: Any, inverse: bool) -> Any:
 
 
 def fftshift(x: Any, axes: Any = None) -> Any:
-    """Move the zero frequency to the centre (a roll by ``n // 2`` along ``axes``, default all)."""
+    """Move the zero frequency to the centre (a roll by ``n // 2`` along ``axes``, default all).
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.fft.fftshift(jnp.arange(5)).tolist()
+    [3, 4, 0, 1, 2]
+    """
     x = _arr("numpy.fft.fftshift", x)
     return _shift_jit(x, axes=_tuple_or_none(axes), inverse=False)
 
 
 def ifftshift(x: Any, axes: Any = None) -> Any:
-    """The inverse of ``fftshift``."""
+    """The inverse of ``fftshift``.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.fft.ifftshift(jnp.fft.fftshift(jnp.arange(5))).tolist()
+    [0, 1, 2, 3, 4]
+    """
     x = _arr("numpy.fft.ifftshift", x)
     return _shift_jit(x, axes=_tuple_or_none(axes), inverse=True)

@@ -48,27 +48,59 @@ __all__ = [
 
 
 class EighResult(NamedTuple):
+    """The result of ``eigh``: ``eigenvalues`` (ascending) and ``eigenvectors`` (a NamedTuple).
+
+    >>> import ember.core.numpy as jnp
+    >>> r = jnp.linalg.eigh(jnp.eye(2))
+    >>> type(r).__name__, r.eigenvalues.tolist()
+    ('EighResult', [1.0, 1.0])
+    """
     eigenvalues: Any
     eigenvectors: Any
 
 
 class EigResult(NamedTuple):
+    """The result of ``eig``: ``eigenvalues`` and ``eigenvectors`` (a NamedTuple).
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.linalg.EigResult._fields
+    ('eigenvalues', 'eigenvectors')
+    """
     eigenvalues: Any
     eigenvectors: Any
 
 
 class QRResult(NamedTuple):
+    """The result of ``qr``: ``Q`` and ``R`` (a NamedTuple).
+
+    >>> import ember.core.numpy as jnp
+    >>> type(jnp.linalg.qr(jnp.eye(2))).__name__, jnp.linalg.QRResult._fields
+    ('QRResult', ('Q', 'R'))
+    """
     Q: Any
     R: Any
 
 
 class SVDResult(NamedTuple):
+    """The result of ``svd``: ``U``, ``S`` and ``Vh`` (a NamedTuple).
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.linalg.SVDResult._fields
+    ('U', 'S', 'Vh')
+    """
     U: Any
     S: Any
     Vh: Any
 
 
 class SlogdetResult(NamedTuple):
+    """The result of ``slogdet``: ``sign`` and ``logabsdet`` (a NamedTuple).
+
+    >>> import ember.core.numpy as jnp
+    >>> sign, logabsdet = jnp.linalg.slogdet(jnp.eye(2) * 2)
+    >>> float(sign), f"{float(logabsdet):.4f}"
+    (1.0, '1.3863')
+    """
     sign: Any
     logabsdet: Any
 
@@ -208,7 +240,12 @@ def eigh(a: Any, UPLO: str | None = None, symmetrize_input: bool = True) -> Eigh
 
 @numpy_jit(static_argnames=("UPLO", "symmetrize_input"))
 def eigvalsh(a: Any, UPLO: str | None = "L", *, symmetrize_input: bool = True) -> Any:
-    """Eigenvalues (ascending) of Hermitian ``a``."""
+    """Eigenvalues (ascending) of Hermitian ``a``.
+
+    >>> import ember.core.numpy as jnp
+    >>> [f"{v:.4f}" for v in jnp.linalg.eigvalsh(jnp.array([[2.0, 1.0], [1.0, 2.0]])).tolist()]
+    ['1.0000', '3.0000']
+    """
     return eigh(a, UPLO, symmetrize_input).eigenvalues
 
 
@@ -228,7 +265,12 @@ def eig(a: Any) -> EigResult:
 
 @numpy_jit
 def eigvals(a: Any) -> Any:
-    """Eigenvalues of a general square matrix (complex; CPU only)."""
+    """Eigenvalues of a general square matrix (complex; CPU only).
+
+    >>> import ember.core.numpy as jnp
+    >>> sorted(jnp.linalg.eigvals(jnp.array([[2.0, 0.0], [0.0, 3.0]])).real.tolist())
+    [2.0, 3.0]
+    """
     (a,) = _inexact("linalg.eigvals", a)
     _check_square("linalg.eigvals", a)
     return lax_linalg.eig(a, compute_left_eigenvectors=False, compute_right_eigenvectors=False)[0]
@@ -280,7 +322,12 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: 
 
 @numpy_jit
 def svdvals(x: Any, /) -> Any:
-    """Singular values of ``x`` (descending)."""
+    """Singular values of ``x`` (descending).
+
+    >>> import ember.core.numpy as jnp
+    >>> [f"{v:.4f}" for v in jnp.linalg.svdvals(jnp.array([[3.0, 0.0], [0.0, 4.0]])).tolist()]
+    ['4.0000', '3.0000']
+    """
     return svd(x, compute_uv=False)
 
 
@@ -565,7 +612,12 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
 
 @numpy_jit(static_argnames=("keepdims", "ord"))
 def matrix_norm(x: Any, /, *, keepdims: bool = False, ord: Any = "fro") -> Any:
-    """The ``ord``-norm of the matrices in the last two dimensions of ``x``."""
+    """The ``ord``-norm of the matrices in the last two dimensions of ``x``.
+
+    >>> import ember.core.numpy as jnp
+    >>> f"{float(jnp.linalg.matrix_norm(jnp.array([[3.0, 0.0], [0.0, 4.0]]))):.4f}"   # Frobenius
+    '5.0000'
+    """
     (x,) = _arr("linalg.matrix_norm", x)
     return norm(x, ord=ord, axis=(-2, -1), keepdims=keepdims)
 
@@ -573,7 +625,12 @@ def matrix_norm(x: Any, /, *, keepdims: bool = False, ord: Any = "fro") -> Any:
 @numpy_jit(static_argnames=("p",))
 def cond(x: Any, p: Any = None) -> Any:
     """The condition number ``norm(x, p) * norm(inv(x), p)`` (the singular-value ratio for ``p`` in
-    ``None, 2, -2``)."""
+    ``None, 2, -2``).
+
+    >>> import ember.core.numpy as jnp
+    >>> f"{float(jnp.linalg.cond(jnp.array([[1.0, 0.0], [0.0, 4.0]]))):.1f}"
+    '4.0'
+    """
     (x,) = _inexact("linalg.cond", x)
     if _ndim(x) < 2:
         raise ValueError(f"linalg.cond: input array must be at least 2D; got shape {_shape(x)}")
@@ -631,7 +688,12 @@ def pinv(a: Any, rtol: Any = None, hermitian: bool = False, *, rcond: Any = None
 
 @numpy_jit(static_argnames=("hermitian",))
 def matrix_rank(M: Any, rtol: Any = None, *, hermitian: bool = False, tol: Any = None) -> Any:
-    """The number of singular values above ``rtol`` (default ``max(s) * max(m, n) * eps``)."""
+    """The number of singular values above ``rtol`` (default ``max(s) * max(m, n) * eps``).
+
+    >>> import ember.core.numpy as jnp
+    >>> int(jnp.linalg.matrix_rank(jnp.array([[1.0, 2.0], [2.0, 4.0]])))
+    1
+    """
     if tol is not None:
         if rtol is not None:
             raise ValueError("matrix_rank: only one of tol or rtol may be specified.")
@@ -687,7 +749,13 @@ def matrix_power(a: Any, n: int) -> Any:
 
 @numpy_jit(static_argnames=("ind",))
 def tensorinv(a: Any, ind: int = 2) -> Any:
-    """The inverse of ``a`` under ``tensordot(..., ind)``."""
+    """The inverse of ``a`` under ``tensordot(..., ind)``.
+
+    >>> import ember.core.numpy as jnp
+    >>> a = jnp.eye(4).reshape(4, 2, 2)
+    >>> jnp.linalg.tensorinv(a, ind=1).shape
+    (2, 2, 4)
+    """
     (a,) = _arr("linalg.tensorinv", a)
     ind = operator_index(ind)
     if ind <= 0:
@@ -703,7 +771,13 @@ def tensorinv(a: Any, ind: int = 2) -> Any:
 
 @numpy_jit(static_argnames=("axes",))
 def tensorsolve(a: Any, b: Any, axes: tuple[int, ...] | None = None) -> Any:
-    """``x`` with ``tensordot(a, x, x.ndim) == b`` (after moving ``axes`` of ``a`` to the end)."""
+    """``x`` with ``tensordot(a, x, x.ndim) == b`` (after moving ``axes`` of ``a`` to the end).
+
+    >>> import ember.core.numpy as jnp
+    >>> a = jnp.eye(6).reshape(6, 2, 3)
+    >>> jnp.linalg.tensorsolve(a, jnp.arange(6.0)).tolist()
+    [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+    """
     a, b = _arr("linalg.tensorsolve", a, b)
     if axes is not None:
         nd = _ndim(a)
@@ -788,7 +862,12 @@ def _multi_dot(arrays: tuple[Any, ...], precision: Any) -> Any:
 
 @numpy_jit
 def matrix_transpose(x: Any, /) -> Any:
-    """Swap the last two dimensions."""
+    """Swap the last two dimensions.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.linalg.matrix_transpose(jnp.zeros((5, 2, 3))).shape
+    (5, 3, 2)
+    """
     (x,) = _arr("linalg.matrix_transpose", x)
     _check_matrix("linalg.matrix_transpose", x)
     return _mT(x)
@@ -796,7 +875,12 @@ def matrix_transpose(x: Any, /) -> Any:
 
 @numpy_jit(static_argnames=("axis",))
 def cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
-    """Cross products of 3-vectors along ``axis``."""
+    """Cross products of 3-vectors along ``axis``.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.linalg.cross(jnp.array([1.0, 0.0, 0.0]), jnp.array([0.0, 1.0, 0.0])).tolist()
+    [0.0, 0.0, 1.0]
+    """
     x1, x2 = _arr("linalg.cross", x1, x2)
     if _shape(x1)[axis] != 3 or _shape(x2)[axis] != 3:
         raise ValueError(f"linalg.cross: both inputs must be (arrays of) 3-vectors along axis {axis}, got shapes "
@@ -806,7 +890,12 @@ def cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
 
 @numpy_jit
 def outer(x1: Any, x2: Any, /) -> Any:
-    """The outer product of two 1-D arrays."""
+    """The outer product of two 1-D arrays.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.linalg.outer(jnp.array([1, 2]), jnp.array([3, 4])).tolist()
+    [[3, 4], [6, 8]]
+    """
     x1, x2 = _arr("linalg.outer", x1, x2)
     if _ndim(x1) != 1 or _ndim(x2) != 1:
         raise ValueError(f"linalg.outer: inputs must be one-dimensional, got shapes {_shape(x1)} and {_shape(x2)}")
@@ -815,7 +904,12 @@ def outer(x1: Any, x2: Any, /) -> Any:
 
 @numpy_jit(static_argnames=("offset", "dtype"))
 def trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Any:
-    """The sum of the ``offset`` diagonal of the matrices in the last two dimensions."""
+    """The sum of the ``offset`` diagonal of the matrices in the last two dimensions.
+
+    >>> import ember.core.numpy as jnp
+    >>> int(jnp.linalg.trace(jnp.arange(9).reshape(3, 3)))
+    12
+    """
     (x,) = _arr("linalg.trace", x)
     _check_matrix("linalg.trace", x)
     d = diagonal_last_two(x, operator_index(offset))
@@ -826,7 +920,12 @@ def trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Any:
 
 @numpy_jit(static_argnames=("offset",))
 def diagonal(x: Any, /, *, offset: int = 0) -> Any:
-    """The ``offset`` diagonal of the matrices in the last two dimensions."""
+    """The ``offset`` diagonal of the matrices in the last two dimensions.
+
+    >>> import ember.core.numpy as jnp
+    >>> jnp.linalg.diagonal(jnp.arange(9).reshape(3, 3)).tolist()
+    [0, 4, 8]
+    """
     (x,) = _arr("linalg.diagonal", x)
     _check_matrix("linalg.diagonal", x)
     return diagonal_last_two(x, operator_index(offset))

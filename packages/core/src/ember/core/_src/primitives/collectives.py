@@ -114,13 +114,25 @@ pmin_p.def_jvp(_pmin_jvp)
 
 
 def psum(x: Any, axis_name: Any) -> Any:
-    """Sum of ``x`` (a pytree) over the named axis (or axes); every member gets the total."""
+    """Sum of ``x`` (a pytree) over the named axis (or axes); every member gets the total.
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> import ember.core as ec
+    >>> ec.vmap(lambda x: lax.psum(x, "i"), axis_name="i")(jnp.arange(4.0)).tolist()   # every member gets the total
+    [6.0, 6.0, 6.0, 6.0]
+    """
     axes = _axes_tuple(axis_name)
     return tree_util.map(lambda leaf: psum_p.bind(leaf, axes=axes), x)
 
 
 def pmean(x: Any, axis_name: Any) -> Any:
-    """Mean of ``x`` over the named axis (or axes)."""
+    """Mean of ``x`` over the named axis (or axes).
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> import ember.core as ec
+    >>> ec.vmap(lambda x: x - lax.pmean(x, "i"), axis_name="i")(jnp.arange(4.0)).tolist()
+    [-1.5, -0.5, 0.5, 1.5]
+    """
     from .elementwise import div
     total = psum(x, axis_name)
     n = axis_size(axis_name)
@@ -186,7 +198,13 @@ all_gather_p.batch_needs_axis = True
 
 
 def all_gather(x: Any, axis_name: Any, *, axis: int = 0, tiled: bool = False) -> Any:
-    """Every member's ``x`` stacked along a new axis ``axis`` (concatenated if ``tiled``)."""
+    """Every member's ``x`` stacked along a new axis ``axis`` (concatenated if ``tiled``).
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> import ember.core as ec
+    >>> ec.vmap(lambda x: lax.all_gather(x, "i"), axis_name="i")(jnp.arange(3)).tolist()
+    [[0, 1, 2], [0, 1, 2], [0, 1, 2]]
+    """
     axes = _axes_tuple(axis_name)
     n = axis_size(axis_name)
     return tree_util.map(lambda leaf: all_gather_p.bind(leaf, axes=axes, axis=axis, tiled=tiled, size=n), x)
@@ -213,7 +231,13 @@ defjvp_zero(axis_index_p)
 
 
 def axis_index(axis_name: Any) -> Any:
-    """This member's position along the named axis (an int32 scalar)."""
+    """This member's position along the named axis (an int32 scalar).
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> import ember.core as ec
+    >>> ec.vmap(lambda x: x * lax.axis_index("i"), axis_name="i")(jnp.ones(4, jnp.int32)).tolist()
+    [0, 1, 2, 3]
+    """
     return axis_index_p.bind(axis_name=axis_name)
 
 
@@ -336,7 +360,14 @@ ppermute_p.batch_needs_axis = True
 
 def ppermute(x: Any, axis_name: Any, perm: Sequence[tuple[int, int]]) -> Any:
     """Send member ``src``'s value to member ``dst`` for each (src, dst); members nobody sends to
-    get zeros."""
+    get zeros.
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> import ember.core as ec
+    >>> shift = lambda x: lax.ppermute(x, "i", perm=[(0, 1), (1, 2), (2, 0)])   # member 0 sends to 1, ...
+    >>> ec.vmap(shift, axis_name="i")(jnp.array([10, 20, 30])).tolist()
+    [30, 10, 20]
+    """
     axes = _axes_tuple(axis_name)
     perm = tuple((int(s), int(d)) for s, d in perm)
     if len({d for _, d in perm}) != len(perm) or len({s for s, _ in perm}) != len(perm):

@@ -192,7 +192,12 @@ deflinear(neg_p, lambda ct, x: [neg(ct) if type(ct) is not Zero else ct])
 
 
 def neg(x: Any) -> Any:
-    """-x elementwise."""
+    """-x elementwise.
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.neg(jnp.array([1, -2])).tolist()
+    [-1, 2]
+    """
     return neg_p.bind(x)
 
 
@@ -236,7 +241,12 @@ add_any_p.def_lowering(_add_lowering)
 
 
 def add(x: Any, y: Any) -> Any:
-    """x + y elementwise."""
+    """x + y elementwise.
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.add(jnp.array([1.0, 2.0]), jnp.array([10.0, 20.0])).tolist()   # same shapes and dtypes: no implicit broadcasting
+    [11.0, 22.0]
+    """
     return add_p.bind(*_as_operands("add", x, y))
 
 
@@ -253,7 +263,12 @@ sub_p.def_jvp(_add_jvp(sub_p, True))
 
 
 def sub(x: Any, y: Any) -> Any:
-    """x - y elementwise."""
+    """x - y elementwise.
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.sub(jnp.array([3, 4]), jnp.array([1, 1])).tolist()
+    [2, 3]
+    """
     return sub_p.bind(*_as_operands("sub", x, y))
 
 
@@ -284,7 +299,12 @@ mul_p.def_transpose(_mul_transpose)
 
 
 def mul(x: Any, y: Any) -> Any:
-    """x * y elementwise."""
+    """x * y elementwise.
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.mul(jnp.array([1.0, 2.0]), jnp.array([3.0, 4.0])).tolist()
+    [3.0, 8.0]
+    """
     return mul_p.bind(*_as_operands("mul", x, y))
 
 
@@ -302,7 +322,12 @@ div_p.def_transpose(_div_transpose)
 
 
 def div(x: Any, y: Any) -> Any:
-    """x / y elementwise; for integers, rounds toward zero (C semantics, like lax.div)."""
+    """x / y elementwise; for integers, rounds toward zero (C semantics, like lax.div).
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.div(jnp.array([7, -7]), jnp.array([2, 2])).tolist()   # integers round toward zero
+    [3, -3]
+    """
     return div_p.bind(*_as_operands("div", x, y))
 
 
@@ -369,12 +394,22 @@ defjvp(min_p, lambda t, x, y: _balanced_select(lt(x, y), eq(x, y), t, x),
 
 
 def max(x: Any, y: Any) -> Any:  # noqa: A001 - lax name
-    """Elementwise maximum (NaN-propagating)."""
+    """Elementwise maximum (NaN-propagating).
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.max(jnp.array([1.0, 5.0]), jnp.array([3.0, 2.0])).tolist()
+    [3.0, 5.0]
+    """
     return max_p.bind(*_as_operands("max", x, y))
 
 
 def min(x: Any, y: Any) -> Any:  # noqa: A001 - lax name
-    """Elementwise minimum (NaN-propagating)."""
+    """Elementwise minimum (NaN-propagating).
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.min(jnp.array([1.0, 5.0]), jnp.array([3.0, 2.0])).tolist()
+    [1.0, 2.0]
+    """
     return min_p.bind(*_as_operands("min", x, y))
 
 
@@ -486,11 +521,22 @@ defjvp(polygamma_p, None, lambda t, m, x: mul(t, polygamma(add(m, const_like(m, 
 
 
 def logistic(x: Any) -> Any:
-    """1 / (1 + exp(-x))."""
+    """1 / (1 + exp(-x)).
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.logistic(jnp.array([0.0, 100.0])).tolist()
+    [0.5, 1.0]
+    """
     return logistic_p.bind(x)
 
 
 def exp(x: Any) -> Any:
+    """``e ** x`` elementwise.
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.exp(jnp.array([0.0])).tolist()
+    [1.0]
+    """
     return exp_p.bind(x)
 
 
@@ -499,6 +545,12 @@ def exp2(x: Any) -> Any:
 
 
 def log(x: Any) -> Any:
+    """Natural logarithm, elementwise.
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.log(jnp.array([1.0])).tolist()
+    [0.0]
+    """
     return log_p.bind(x)
 
 
@@ -511,14 +563,32 @@ def expm1(x: Any) -> Any:
 
 
 def tanh(x: Any) -> Any:
+    """Hyperbolic tangent, elementwise.
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.tanh(jnp.array([0.0])).tolist()
+    [0.0]
+    """
     return tanh_p.bind(x)
 
 
 def sin(x: Any) -> Any:
+    """Sine, elementwise.
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.sin(jnp.array([0.0])).tolist()
+    [0.0]
+    """
     return sin_p.bind(x)
 
 
 def cos(x: Any) -> Any:
+    """Cosine, elementwise.
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.cos(jnp.array([0.0])).tolist()
+    [1.0]
+    """
     return cos_p.bind(x)
 
 
@@ -559,10 +629,22 @@ def atanh(x: Any) -> Any:
 
 
 def sqrt(x: Any) -> Any:
+    """Square root, elementwise.
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.sqrt(jnp.array([4.0, 16.0])).tolist()
+    [2.0, 4.0]
+    """
     return sqrt_p.bind(x)
 
 
 def rsqrt(x: Any) -> Any:
+    """``1 / sqrt(x)`` elementwise.
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.rsqrt(jnp.array([4.0, 16.0])).tolist()
+    [0.5, 0.25]
+    """
     return rsqrt_p.bind(x)
 
 
@@ -571,6 +653,12 @@ def cbrt(x: Any) -> Any:
 
 
 def erf(x: Any) -> Any:
+    """The error function, elementwise.
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.erf(jnp.array([0.0])).tolist()
+    [0.0]
+    """
     return erf_p.bind(x)
 
 
@@ -631,6 +719,12 @@ abs_p.def_jvp(_abs_jvp)
 
 
 def abs(x: Any) -> Any:  # noqa: A001 - lax name
+    """Absolute value, elementwise.
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.abs(jnp.array([-1.5, 2.0])).tolist()
+    [1.5, 2.0]
+    """
     return abs_p.bind(x)
 
 
@@ -743,6 +837,12 @@ defjvp(square_p, lambda t, x: mul(t, mul(x, const_like(x, 2))))
 
 
 def square(x: Any) -> Any:
+    """``x * x`` elementwise.
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.square(jnp.array([3.0])).tolist()
+    [9.0]
+    """
     return square_p.bind(x)
 
 
@@ -776,7 +876,12 @@ defjvp(integer_pow_p, lambda t, x, *, y: (
 
 
 def integer_pow(x: Any, y: int) -> Any:
-    """x ** y for a static Python integer y (square-and-multiply in the program)."""
+    """x ** y for a static Python integer y (square-and-multiply in the program).
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.integer_pow(jnp.array([2.0, 3.0]), 3).tolist()
+    [8.0, 27.0]
+    """
     return integer_pow_p.bind(x, y=int(y))
 
 
@@ -815,6 +920,12 @@ eq_p, ne_p, lt_p, le_p, gt_p, ge_p = (_comparison(n) for n in ("eq", "ne", "lt",
 
 
 def eq(x: Any, y: Any) -> Any:
+    """``x == y`` elementwise (same shapes and dtypes).
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.eq(jnp.array([1, 2]), jnp.array([1, 3])).tolist()
+    [True, False]
+    """
     return eq_p.bind(*_as_operands("eq", x, y))
 
 
@@ -823,6 +934,12 @@ def ne(x: Any, y: Any) -> Any:
 
 
 def lt(x: Any, y: Any) -> Any:
+    """``x < y`` elementwise (same shapes and dtypes).
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.lt(jnp.array([1, 2]), jnp.array([2, 2])).tolist()
+    [True, False]
+    """
     return lt_p.bind(*_as_operands("lt", x, y))
 
 
@@ -993,12 +1110,22 @@ select_n_p.def_batching(_select_n_batch)
 
 
 def select_n(which: Any, *cases: Any) -> Any:
-    """``cases[which]`` elementwise: a bool ``which`` picks cases[1] where True, cases[0] where False."""
+    """``cases[which]`` elementwise: a bool ``which`` picks cases[1] where True, cases[0] where False.
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.select_n(jnp.array([0, 2, 1]), jnp.array([1, 1, 1]), jnp.array([2, 2, 2]), jnp.array([3, 3, 3])).tolist()
+    [1, 3, 2]
+    """
     return select_n_p.bind(which, *cases)
 
 
 def select(pred: Any, on_true: Any, on_false: Any) -> Any:
-    """``on_true`` where ``pred`` else ``on_false`` (lax.select)."""
+    """``on_true`` where ``pred`` else ``on_false`` (lax.select).
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.select(jnp.array([True, False]), jnp.array([1, 2]), jnp.array([10, 20])).tolist()
+    [1, 20]
+    """
     return select_n_p.bind(pred, on_false, on_true)
 
 
@@ -1078,7 +1205,12 @@ clamp_p.def_batching(_clamp_batch)
 
 
 def clamp(min: Any, x: Any, max: Any) -> Any:  # noqa: A002 - lax signature
-    """``min(max(x, min), max)`` elementwise; ``min``/``max`` may be scalars."""
+    """``min(max(x, min), max)`` elementwise; ``min``/``max`` may be scalars.
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.clamp(0.0, jnp.array([-1.0, 0.5, 2.0]), 1.0).tolist()   # clamp(min, x, max)
+    [0.0, 0.5, 1.0]
+    """
     like = aval_of(x) if not is_python_scalar(x) else None
     if like is not None:
         min = np.array(min, like.dtype) if is_python_scalar(min) else min
@@ -1136,7 +1268,12 @@ defvectorized(convert_element_type_p)
 
 
 def convert_element_type(x: Any, new_dtype: Any, weak_type: bool = False) -> Any:
-    """``x`` converted to ``new_dtype`` (a no-op when the type already matches)."""
+    """``x`` converted to ``new_dtype`` (a no-op when the type already matches).
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.convert_element_type(jnp.array([1.7, -1.7]), jnp.int32).tolist()   # truncates toward zero
+    [1, -1]
+    """
     new_dtype = dtypes.canonicalize_dtype(new_dtype)
     aval = aval_of(x)
     if aval.dtype == new_dtype and aval.weak_type == weak_type and not is_python_scalar(x):
@@ -1224,7 +1361,12 @@ def stop_gradient(x: Any) -> Any:
 
 def full_like(x: Any, value: Any) -> Any:
     """An array of ``x``'s shape and dtype filled with ``value`` (a strong type, like JAX's
-    ``lax._const``: ``jnp.log2(2.0)`` is a strong float32 in JAX too)."""
+    ``lax._const``: ``jnp.log2(2.0)`` is a strong float32 in JAX too).
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.full_like(jnp.zeros(3, jnp.int32), 5).tolist()
+    [5, 5, 5]
+    """
     from .shape import full
     aval = aval_of(x)
     return full(aval.shape, value, aval.dtype)

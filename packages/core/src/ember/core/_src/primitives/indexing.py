@@ -840,7 +840,15 @@ def scatter(operand: Any, scatter_indices: Any, updates: Any, dimension_numbers:
 def scatter_add(operand: Any, scatter_indices: Any, updates: Any, dimension_numbers: ScatterDimensionNumbers, *,
                 indices_are_sorted: bool = False, unique_indices: bool = False,
                 mode: str | GatherScatterMode | None = None) -> Any:
-    """``operand`` with ``updates`` added at ``scatter_indices`` (duplicates accumulate)."""
+    """``operand`` with ``updates`` added at ``scatter_indices`` (duplicates accumulate).
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> dnums = lax.ScatterDimensionNumbers(update_window_dims=(), inserted_window_dims=(0,),
+    ...                                     scatter_dims_to_operand_dims=(0,))
+    >>> indices = jnp.array([[1], [1], [3]])
+    >>> lax.scatter_add(jnp.zeros(5), indices, jnp.ones(3), dnums).tolist()   # x.at[[1, 1, 3]].add(1)
+    [0.0, 2.0, 0.0, 1.0, 0.0]
+    """
     return _scatter_bind(scatter_add_p, "scatter_add", operand, scatter_indices, updates, dimension_numbers,
                          indices_are_sorted, unique_indices, mode)
 

@@ -233,7 +233,12 @@ def reduce_prod(x: Any, axes: Sequence[int]) -> Any:
 
 
 def reduce_max(x: Any, axes: Sequence[int]) -> Any:
-    """Maximum of ``x`` over ``axes`` (NaN-propagating); -inf for an empty axis."""
+    """Maximum of ``x`` over ``axes`` (NaN-propagating); -inf for an empty axis.
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.reduce_max(jnp.array([[1, 5], [7, 2]]), axes=(1,)).tolist()
+    [5, 7]
+    """
     return reduce_max_p.bind(x, axes=_axes(x, axes, "reduce_max"))
 
 

@@ -101,7 +101,12 @@ broadcast_in_dim_p.def_batching(_broadcast_in_dim_batch)
 
 
 def broadcast_in_dim(x: Any, shape: Sequence[int], broadcast_dimensions: Sequence[int]) -> Any:
-    """Broadcast ``x`` to ``shape``; operand dimension i becomes result dimension broadcast_dimensions[i]."""
+    """Broadcast ``x`` to ``shape``; operand dimension i becomes result dimension broadcast_dimensions[i].
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.broadcast_in_dim(jnp.array([1, 2]), (3, 2), broadcast_dimensions=(1,)).tolist()
+    [[1, 2], [1, 2], [1, 2]]
+    """
     shape = canonicalize_shape(shape)
     dims = tuple(operator_index(d) for d in broadcast_dimensions)
     if aval_of(x).shape == shape and dims == tuple(range(len(shape))) and \
@@ -118,7 +123,13 @@ def broadcast(x: Any, sizes: Sequence[int]) -> Any:
 
 
 def full(shape: Sequence[int], fill_value: Any, dtype: Any = None) -> Any:
-    """An array of ``shape`` filled with ``fill_value`` (lax.full)."""
+    """An array of ``shape`` filled with ``fill_value`` (lax.full).
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.full((2, 2), 7, jnp.int8)
+    Array([[7, 7],
+           [7, 7]], dtype=int8)
+    """
     shape = canonicalize_shape(shape)
     if dtype is None:
         dt, weak = dtypes.result_type(fill_value, return_weak_type_flag=True)
@@ -164,7 +175,12 @@ reshape_p.def_batching(_reshape_batch)
 
 
 def reshape(x: Any, new_sizes: Sequence[int], dimensions: Sequence[int] | None = None) -> Any:
-    """``x`` with shape ``new_sizes`` (row-major); ``dimensions`` first transposes ``x``."""
+    """``x`` with shape ``new_sizes`` (row-major); ``dimensions`` first transposes ``x``.
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.reshape(jnp.arange(6), (2, 3)).tolist()
+    [[0, 1, 2], [3, 4, 5]]
+    """
     if dimensions is not None and tuple(dimensions) != tuple(range(aval_of(x).ndim)):
         x = transpose(x, dimensions)
     new_sizes = canonicalize_shape(new_sizes, argname="new_sizes")
@@ -206,6 +222,12 @@ transpose_p.def_batching(_transpose_batch)
 
 
 def transpose(x: Any, permutation: Sequence[int]) -> Any:
+    """``x`` with its dimensions permuted: output dimension i is input dimension ``permutation[i]``.
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.transpose(jnp.zeros((2, 3, 4)), (2, 0, 1)).shape
+    (4, 2, 3)
+    """
     permutation = tuple(operator_index(p) for p in permutation)
     if permutation == tuple(range(len(permutation))) and len(permutation) == aval_of(x).ndim:
         return x
@@ -237,6 +259,12 @@ squeeze_p.def_batching(_squeeze_batch)
 
 
 def squeeze(x: Any, dimensions: Sequence[int]) -> Any:
+    """``x`` without the size-1 dimensions listed in ``dimensions``.
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.squeeze(jnp.zeros((1, 3, 1)), (0, 2)).shape
+    (3,)
+    """
     ndim = aval_of(x).ndim
     dims = tuple(sorted({_normalize_axis(d, ndim, "squeeze", "dimension") for d in dimensions}))
     if not dims:
@@ -245,7 +273,12 @@ def squeeze(x: Any, dimensions: Sequence[int]) -> Any:
 
 
 def expand_dims(x: Any, dimensions: Sequence[int]) -> Any:
-    """Insert size-1 dimensions at positions ``dimensions`` of the result."""
+    """Insert size-1 dimensions at positions ``dimensions`` of the result.
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.expand_dims(jnp.zeros((2, 3)), (0, 3)).shape
+    (1, 2, 3, 1)
+    """
     aval = aval_of(x)
     out_ndim = aval.ndim + len(dimensions)
     dims = sorted(_normalize_axis(d, out_ndim, "expand_dims", "dimension") for d in dimensions)
@@ -273,6 +306,12 @@ rev_p.def_batching(_rev_batch)
 
 
 def rev(x: Any, dimensions: Sequence[int]) -> Any:
+    """``x`` reversed along each dimension in ``dimensions``.
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.rev(jnp.array([[1, 2], [3, 4]]), (1,)).tolist()
+    [[2, 1], [4, 3]]
+    """
     ndim = aval_of(x).ndim
     dims = tuple(sorted({_normalize_axis(d, ndim, "rev", "dimension") for d in dimensions}))
     return x if not dims else rev_p.bind(x, dimensions=dims)
@@ -331,7 +370,12 @@ slice_p.def_batching(_slice_batch)
 
 def slice(x: Any, start_indices: Sequence[int], limit_indices: Sequence[int],  # noqa: A001 - lax name
           strides: Sequence[int] | None = None) -> Any:
-    """The static slice ``x[start:limit:strides]`` per dimension."""
+    """The static slice ``x[start:limit:strides]`` per dimension.
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.slice(jnp.arange(10), (1,), (8,), (3,)).tolist()   # x[1:8:3]
+    [1, 4, 7]
+    """
     start = tuple(operator_index(i) for i in start_indices)
     limit = tuple(operator_index(i) for i in limit_indices)
     st = None if strides is None or all(s == 1 for s in strides) else tuple(operator_index(s) for s in strides)
@@ -438,7 +482,15 @@ def _canonical_indices(name: str, x: Any, start_indices: Sequence[Any]) -> list[
 
 
 def dynamic_slice(x: Any, start_indices: Sequence[Any], slice_sizes: Sequence[int]) -> Any:
-    """``x[start:start+size]`` per dimension with traced start indices, clamped to stay in bounds."""
+    """``x[start:start+size]`` per dimension with traced start indices, clamped to stay in bounds.
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> x = jnp.arange(10)
+    >>> lax.dynamic_slice(x, (jnp.int32(3),), (4,)).tolist()   # start may be traced, size is static
+    [3, 4, 5, 6]
+    >>> lax.dynamic_slice(x, (8,), (4,)).tolist()   # start clamped so the slice fits
+    [6, 7, 8, 9]
+    """
     return dynamic_slice_p.bind(x, *_canonical_indices("dynamic_slice", x, start_indices),
                                 slice_sizes=canonicalize_shape(slice_sizes, argname="slice_sizes"))
 
@@ -500,11 +552,23 @@ dynamic_update_slice_p.def_batching(_dus_batch)
 
 
 def dynamic_update_slice(x: Any, update: Any, start_indices: Sequence[Any]) -> Any:
-    """``x`` with ``update`` written at ``start_indices`` (clamped so the update fits)."""
+    """``x`` with ``update`` written at ``start_indices`` (clamped so the update fits).
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.dynamic_update_slice(jnp.zeros(5, jnp.int32), jnp.array([7, 8]), (1,)).tolist()
+    [0, 7, 8, 0, 0]
+    """
     return dynamic_update_slice_p.bind(x, update, *_canonical_indices("dynamic_update_slice", x, start_indices))
 
 
 def dynamic_slice_in_dim(x: Any, start_index: Any, slice_size: int, axis: int = 0) -> Any:
+    """``dynamic_slice`` along one axis: ``slice_size`` elements from ``start_index`` (which may be traced).
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> x = jnp.arange(12).reshape(3, 4)
+    >>> lax.dynamic_slice_in_dim(x, 1, 2, axis=1).tolist()
+    [[1, 2], [5, 6], [9, 10]]
+    """
     aval = aval_of(x)
     axis = _normalize_axis(axis, aval.ndim, "dynamic_slice_in_dim")
     starts: list[Any] = [np.zeros((), np.int32)] * aval.ndim
@@ -515,6 +579,13 @@ def dynamic_slice_in_dim(x: Any, start_index: Any, slice_size: int, axis: int = 
 
 
 def dynamic_index_in_dim(x: Any, index: Any, axis: int = 0, keepdims: bool = True) -> Any:
+    """The slice at ``index`` (which may be traced) along ``axis``, keeping that axis (size 1) when ``keepdims``.
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> x = jnp.arange(12).reshape(3, 4)
+    >>> lax.dynamic_index_in_dim(x, 2, axis=0, keepdims=False).tolist()
+    [8, 9, 10, 11]
+    """
     out = dynamic_slice_in_dim(x, index, 1, axis)
     return out if keepdims else squeeze(out, (axis,))
 
@@ -581,6 +652,12 @@ concatenate_p.def_batching(_concatenate_batch)
 
 
 def concatenate(operands: Sequence[Any], dimension: int) -> Any:
+    """The arrays ``operands`` (same dtype, same shape but along ``dimension``) joined along ``dimension``.
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.concatenate([jnp.zeros((1, 2)), jnp.ones((2, 2))], dimension=0).tolist()
+    [[0.0, 0.0], [1.0, 1.0], [1.0, 1.0]]
+    """
     operands = list(operands)
     if not operands:
         raise ValueError("lax.concatenate: needs at least one operand")
@@ -671,7 +748,12 @@ pad_p.def_batching(_pad_batch)
 
 
 def pad(x: Any, padding_value: Any, padding_config: Sequence[tuple[int, int, int]]) -> Any:
-    """Pad ``x`` with (low, high, interior) amounts per dimension; negative low/high crop."""
+    """Pad ``x`` with (low, high, interior) amounts per dimension; negative low/high crop.
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.pad(jnp.array([1, 2]), 0, [(1, 2, 1)]).tolist()   # (low, high, interior)
+    [0, 1, 0, 2, 0, 0]
+    """
     config = tuple((operator_index(lo), operator_index(hi), operator_index(it)) for lo, hi, it in padding_config)
     if isinstance(padding_value, (int, float, bool, complex)):
         padding_value = np.array(padding_value, aval_of(x).dtype)
@@ -696,7 +778,12 @@ iota_p.def_lowering(lambda ctx, *, dtype, shape, dimension: hlo.IotaOp(
 
 
 def iota(dtype: Any, size: int) -> Any:
-    """``[0, 1, ..., size-1]`` of ``dtype``."""
+    """``[0, 1, ..., size-1]`` of ``dtype``.
+
+    >>> import ember.core.lax as lax, ember.core.numpy as jnp
+    >>> lax.iota(jnp.int32, 4).tolist()
+    [0, 1, 2, 3]
+    """
     return broadcasted_iota(dtype, (operator_index(size),), 0)
 
 

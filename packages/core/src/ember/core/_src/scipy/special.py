@@ -167,13 +167,25 @@ def _logsumexp(a: Any, b: Any, where: Any, axis: Axis, keepdims: bool, return_si
 # softmax (scipy's signature: every axis by default)
 
 def softmax(x: Any, /, *, axis: Axis = None) -> Any:
-    """``exp(x) / sum(exp(x), axis)`` over all axes by default (``scipy.special.softmax``)."""
+    """``exp(x) / sum(exp(x), axis)`` over all axes by default (``scipy.special.softmax``).
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.core.scipy import special
+    >>> [f"{v:.4f}" for v in special.softmax(jnp.array([0.0, 1.0, 2.0])).tolist()]
+    ['0.0900', '0.2447', '0.6652']
+    """
     from ..nn.functions import softmax as nn_softmax
     return nn_softmax(x, axis=axis)
 
 
 def log_softmax(x: Any, /, *, axis: Axis = None) -> Any:
-    """``x - logsumexp(x, axis)`` over all axes by default (``scipy.special.log_softmax``)."""
+    """``x - logsumexp(x, axis)`` over all axes by default (``scipy.special.log_softmax``).
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.core.scipy import special
+    >>> [f"{v:.4f}" for v in special.log_softmax(jnp.array([0.0, 0.0])).tolist()]
+    ['-0.6931', '-0.6931']
+    """
     from ..nn.functions import log_softmax as nn_log_softmax
     return nn_log_softmax(x, axis=axis)
 
@@ -181,9 +193,27 @@ def log_softmax(x: Any, /, *, axis: Axis = None) -> Any:
 # ----------------------------------------------------------------------------------------------
 # Error function and the normal distribution
 
-erf = _unary("erf", lax.erf, "The error function 2/sqrt(pi) * integral_0^x exp(-t^2) dt.")
-erfc = _unary("erfc", lax.erfc, "The complementary error function 1 - erf(x).")
-erfinv = _unary("erfinv", lax.erf_inv, "The inverse of ``erf`` on (-1, 1).")
+erf = _unary("erf", lax.erf, """The error function 2/sqrt(pi) * integral_0^x exp(-t^2) dt.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.core.scipy import special
+    >>> [f"{v:.4f}" for v in special.erf(jnp.array([0.0, 0.5, 2.0])).tolist()]
+    ['0.0000', '0.5205', '0.9953']
+    """)
+erfc = _unary("erfc", lax.erfc, """The complementary error function 1 - erf(x).
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.core.scipy import special
+    >>> [f"{v:.4f}" for v in special.erfc(jnp.array([0.0, 0.5, 2.0])).tolist()]
+    ['1.0000', '0.4795', '0.0047']
+    """)
+erfinv = _unary("erfinv", lax.erf_inv, """The inverse of ``erf`` on (-1, 1).
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.core.scipy import special
+    >>> [f"{v:.4f}" for v in special.erfinv(jnp.array([0.0, 0.5])).tolist()]
+    ['0.0000', '0.4769']
+    """)
 
 
 def _float_only(name: str, x: Any) -> Any:
@@ -211,7 +241,13 @@ def _ndtr(x: Any) -> Any:
 
 def log_ndtr(x: Any, series_order: int = 3) -> Any:
     """log of the standard normal CDF, accurate far into the left tail (asymptotic series of
-    ``series_order`` terms below -10 in float32, -20 in float64)."""
+    ``series_order`` terms below -10 in float32, -20 in float64).
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.core.scipy import special
+    >>> [f"{v:.3f}" for v in special.log_ndtr(jnp.array([0.0, -10.0])).tolist()]
+    ['-0.693', '-53.231']
+    """
     if not isinstance(series_order, int):
         raise TypeError("series_order must be a Python integer.")
     if not 0 <= series_order <= 30:
@@ -251,7 +287,13 @@ def _polyval(coeffs: Sequence[float], x: Any) -> Any:
 
 
 def ndtri(p: Any) -> Any:
-    """The inverse of the standard normal CDF (Cephes' piecewise rational approximation)."""
+    """The inverse of the standard normal CDF (Cephes' piecewise rational approximation).
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.core.scipy import special
+    >>> [f"{v:.4f}" for v in special.ndtri(jnp.array([0.5, 0.975])).tolist()]
+    ['0.0000', '1.9600']
+    """
     return _ndtri(_float_only("ndtri", p))
 
 
@@ -279,13 +321,31 @@ def _ndtri(p: Any) -> Any:
 # ----------------------------------------------------------------------------------------------
 # Gamma and beta functions
 
-gammaln = _unary("gammaln", lax.lgamma, "log|Gamma(x)|.")
-digamma = _unary("digamma", lax.digamma, "The logarithmic derivative of the gamma function.")
+gammaln = _unary("gammaln", lax.lgamma, """log|Gamma(x)|.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.core.scipy import special
+    >>> [f"{v:.4f}" for v in special.gammaln(jnp.array([1.0, 5.0, 0.5])).tolist()]
+    ['0.0000', '3.1781', '0.5724']
+    """)
+digamma = _unary("digamma", lax.digamma, """The logarithmic derivative of the gamma function.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.core.scipy import special
+    >>> [f"{v:.4f}" for v in special.digamma(jnp.array([1.0, 2.0])).tolist()]
+    ['-0.5772', '0.4228']
+    """)
 
 
 @numpy_jit
 def gammasgn(x: Any) -> Any:
-    """The sign of the gamma function (NaN at its poles, the non-positive integers)."""
+    """The sign of the gamma function (NaN at its poles, the non-positive integers).
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.core.scipy import special
+    >>> special.gammasgn(jnp.array([0.5, -0.5, -1.5])).tolist()
+    [1.0, -1.0, 1.0]
+    """
     (x,) = promote_args_inexact("gammasgn", x)
     _real_only("gammasgn", x)
     dtype = _aval(x).dtype
@@ -300,7 +360,13 @@ def gammasgn(x: Any) -> Any:
 
 @numpy_jit
 def gamma(x: Any) -> Any:
-    """The gamma function (real arguments)."""
+    """The gamma function (real arguments).
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.core.scipy import special
+    >>> [f"{v:.4f}" for v in special.gamma(jnp.array([1.0, 5.0, 0.5])).tolist()]
+    ['1.0000', '24.0000', '1.7725']
+    """
     (x,) = promote_args_inexact("gamma", x)
     _real_only("gamma", x)
     return gammasgn(x) * lax.exp(lax.lgamma(x))
@@ -308,7 +374,13 @@ def gamma(x: Any) -> Any:
 
 @numpy_jit
 def betaln(a: Any, b: Any) -> Any:
-    """log|B(a, b)|, accurate for large arguments (SciPy's ``algdiv`` correction for b >= 8)."""
+    """log|B(a, b)|, accurate for large arguments (SciPy's ``algdiv`` correction for b >= 8).
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.core.scipy import special
+    >>> [f"{v:.4f}" for v in special.betaln(jnp.array([1.0, 2.0]), jnp.array([1.0, 3.0])).tolist()]
+    ['0.0000', '-2.4849']
+    """
     a, b = promote_args_inexact("betaln", a, b)
     a, b = uf.minimum(a, b), uf.maximum(a, b)
     small_b = lax.lgamma(a) + (lax.lgamma(b) - lax.lgamma(a + b))
@@ -340,14 +412,26 @@ def _algdiv(a: Any, b: Any) -> Any:
 
 @numpy_jit
 def beta(a: Any, b: Any) -> Any:
-    """The beta function B(a, b) = Gamma(a) Gamma(b) / Gamma(a + b)."""
+    """The beta function B(a, b) = Gamma(a) Gamma(b) / Gamma(a + b).
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.core.scipy import special
+    >>> [f"{v:.4f}" for v in special.beta(jnp.array([1.0, 2.0]), jnp.array([1.0, 3.0])).tolist()]
+    ['1.0000', '0.0833']
+    """
     a, b = promote_args_inexact("beta", a, b)
     sign = gammasgn(a) * gammasgn(b) * gammasgn(a + b)
     return sign * lax.exp(betaln(a, b))
 
 
 def polygamma(n: Any, x: Any) -> Any:
-    """The n-th derivative of the digamma function (``n`` an integer array or int)."""
+    """The n-th derivative of the digamma function (``n`` an integer array or int).
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.core.scipy import special
+    >>> [f"{v:.4f}" for v in special.polygamma(1, jnp.array([1.0])).tolist()]
+    ['1.6449']
+    """
     n_dtype = dtypes.dtype_of(n)
     if n_dtype.kind not in "iu":
         raise ValueError(f"Argument `n` to polygamma must be of integer type. Got dtype {n_dtype}.")
@@ -363,20 +447,38 @@ def _polygamma(n: Any, x: Any) -> Any:
 
 @numpy_jit
 def gammainc(a: Any, x: Any) -> Any:
-    """The regularized lower incomplete gamma function P(a, x)."""
+    """The regularized lower incomplete gamma function P(a, x).
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.core.scipy import special
+    >>> [f"{v:.4f}" for v in special.gammainc(jnp.array([1.0, 2.0]), jnp.array([1.0, 1.0])).tolist()]
+    ['0.6321', '0.2642']
+    """
     a, x = promote_args_inexact("gammainc", a, x)
     return sp.igamma(a, x)
 
 
 @numpy_jit
 def gammaincc(a: Any, x: Any) -> Any:
-    """The regularized upper incomplete gamma function Q(a, x) = 1 - P(a, x)."""
+    """The regularized upper incomplete gamma function Q(a, x) = 1 - P(a, x).
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.core.scipy import special
+    >>> [f"{v:.4f}" for v in special.gammaincc(jnp.array([1.0, 2.0]), jnp.array([1.0, 1.0])).tolist()]
+    ['0.3679', '0.7358']
+    """
     a, x = promote_args_inexact("gammaincc", a, x)
     return sp.igammac(a, x)
 
 
 def multigammaln(a: Any, d: int) -> Any:
-    """The log of the multivariate gamma function of dimension ``d``."""
+    """The log of the multivariate gamma function of dimension ``d``.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.core.scipy import special
+    >>> f"{float(special.multigammaln(jnp.array(3.0), 2)):.4f}"
+    '1.5502'
+    """
     if isinstance(d, Tracer):
         from ..core import ConcretizationError
         raise ConcretizationError(d, "the d argument of multigammaln")
@@ -395,7 +497,13 @@ def _multigammaln(a: Any, d: int) -> Any:
 
 
 def factorial(n: Any, exact: bool = False) -> Any:
-    """n! as a float, via the gamma function (0 for negative ``n``); only ``exact=False``."""
+    """n! as a float, via the gamma function (0 for negative ``n``); only ``exact=False``.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.core.scipy import special
+    >>> [f"{v:.1f}" for v in special.factorial(jnp.array([0, 3, 5])).tolist()]   # gamma(n + 1), in floating point
+    ['1.0', '6.0', '120.0']
+    """
     if exact:
         raise NotImplementedError("factorial with exact=True")
     return _factorial(n)
@@ -409,7 +517,13 @@ def _factorial(n: Any) -> Any:
 
 @numpy_jit
 def poch(z: Any, m: Any) -> Any:
-    """The rising factorial (z)_m = Gamma(z + m) / Gamma(z)."""
+    """The rising factorial (z)_m = Gamma(z + m) / Gamma(z).
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.core.scipy import special
+    >>> [f"{v:.3f}" for v in special.poch(jnp.array([3.0]), jnp.array([2.0])).tolist()]   # 3 * 4
+    ['12.000']
+    """
     z, m = promote_args_inexact("poch", z, m)
     return uf.where(m == 0.0, lax.full_like(z, 1), gamma(z + m) / gamma(z))
 
@@ -419,21 +533,39 @@ def poch(z: Any, m: Any) -> Any:
 
 @numpy_jit
 def xlogy(x: Any, y: Any) -> Any:
-    """``x * log(y)``, with 0 where ``x == 0`` (even at ``y == 0``); derivative ``log(y)`` in x."""
+    """``x * log(y)``, with 0 where ``x == 0`` (even at ``y == 0``); derivative ``log(y)`` in x.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.core.scipy import special
+    >>> special.xlogy(jnp.array([0.0, 2.0]), jnp.array([0.0, 1.0])).tolist()   # 0 * log(0) = 0
+    [0.0, 0.0]
+    """
     x, y = promote_args_inexact("xlogy", x, y)
     return sp.xlogy(x, y)
 
 
 @numpy_jit
 def xlog1py(x: Any, y: Any) -> Any:
-    """``x * log1p(y)``, with 0 where ``x == 0`` (even at ``y == -1``)."""
+    """``x * log1p(y)``, with 0 where ``x == 0`` (even at ``y == -1``).
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.core.scipy import special
+    >>> special.xlog1py(jnp.array([0.0, 2.0]), jnp.array([-1.0, 0.0])).tolist()
+    [0.0, 0.0]
+    """
     x, y = promote_args_inexact("xlog1py", x, y)
     return sp.xlog1py(x, y)
 
 
 @numpy_jit
 def entr(x: Any) -> Any:
-    """``-x log(x)`` for x > 0, 0 at 0, -inf below."""
+    """``-x log(x)`` for x > 0, 0 at 0, -inf below.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.core.scipy import special
+    >>> [f"{v:.4f}" for v in special.entr(jnp.array([0.25, 0.5])).tolist()]   # -x log(x)
+    ['0.3466', '0.3466']
+    """
     (x,) = promote_args_inexact("entr", x)
     _real_only("entr", x)
     return lax.select(x < 0.0, lax.full_like(x, -np.inf), lax.neg(sp.xlogy(x, x)))
@@ -441,7 +573,13 @@ def entr(x: Any) -> Any:
 
 @numpy_jit
 def rel_entr(p: Any, q: Any) -> Any:
-    """``p log(p / q)`` for p, q > 0; 0 at p == 0, q >= 0; inf otherwise."""
+    """``p log(p / q)`` for p, q > 0; 0 at p == 0, q >= 0; inf otherwise.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.core.scipy import special
+    >>> [f"{v:.4f}" for v in special.rel_entr(jnp.array([0.5]), jnp.array([0.25])).tolist()]
+    ['0.3466']
+    """
     p, q = promote_args_inexact("rel_entr", p, q)
     _real_only("rel_entr", p)
     both_positive = (p > 0.0) & (q > 0.0)
@@ -455,44 +593,92 @@ def rel_entr(p: Any, q: Any) -> Any:
 
 @numpy_jit
 def kl_div(p: Any, q: Any) -> Any:
-    """``p log(p / q) - p + q`` elementwise (``scipy.special.kl_div``)."""
+    """``p log(p / q) - p + q`` elementwise (``scipy.special.kl_div``).
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.core.scipy import special
+    >>> [f"{v:.4f}" for v in special.kl_div(jnp.array([0.5]), jnp.array([0.25])).tolist()]
+    ['0.0966']
+    """
     p, q = promote_args_inexact("kl_div", p, q)
     return rel_entr(p, q) - p + q
 
 
 @numpy_jit
 def logit(x: Any) -> Any:
-    """``log(x / (1 - x))``, the inverse of ``expit``."""
+    """``log(x / (1 - x))``, the inverse of ``expit``.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.core.scipy import special
+    >>> [f"{v:.4f}" for v in special.logit(jnp.array([0.25, 0.5])).tolist()]
+    ['-1.0986', '0.0000']
+    """
     (x,) = promote_args_inexact("logit", x)
     return lax.log(lax.div(x, lax.sub(np.array(1, _aval(x).dtype), x)))
 
 
-expit = _unary("expit", lax.logistic, "The logistic sigmoid 1 / (1 + exp(-x)).")
+expit = _unary("expit", lax.logistic, """The logistic sigmoid 1 / (1 + exp(-x)).
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.core.scipy import special
+    >>> [f"{v:.4f}" for v in special.expit(jnp.array([-1.0, 0.0, 1.0])).tolist()]
+    ['0.2689', '0.5000', '0.7311']
+    """)
 
 
 # ----------------------------------------------------------------------------------------------
 # Bessel and zeta
 
-i0e = _unary("i0e", sp.bessel_i0e, "exp(-|x|) I0(x), the scaled modified Bessel function of order 0.")
-i1e = _unary("i1e", sp.bessel_i1e, "exp(-|x|) I1(x), the scaled modified Bessel function of order 1.")
+i0e = _unary("i0e", sp.bessel_i0e, """exp(-|x|) I0(x), the scaled modified Bessel function of order 0.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.core.scipy import special
+    >>> [f"{v:.4f}" for v in special.i0e(jnp.array([0.0, 1.0])).tolist()]
+    ['1.0000', '0.4658']
+    """)
+i1e = _unary("i1e", sp.bessel_i1e, """exp(-|x|) I1(x), the scaled modified Bessel function of order 1.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.core.scipy import special
+    >>> [f"{v:.4f}" for v in special.i1e(jnp.array([0.0, 1.0])).tolist()]
+    ['0.0000', '0.2079']
+    """)
 
 
 @numpy_jit
 def i0(x: Any) -> Any:
-    """I0(x), the modified Bessel function of the first kind of order 0."""
+    """I0(x), the modified Bessel function of the first kind of order 0.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.core.scipy import special
+    >>> [f"{v:.4f}" for v in special.i0(jnp.array([0.0, 1.0])).tolist()]
+    ['1.0000', '1.2661']
+    """
     (x,) = promote_args_inexact("i0", x)
     return lax.mul(lax.exp(lax.abs(x)), sp.bessel_i0e(x))
 
 
 @numpy_jit
 def i1(x: Any) -> Any:
-    """I1(x), the modified Bessel function of the first kind of order 1."""
+    """I1(x), the modified Bessel function of the first kind of order 1.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.core.scipy import special
+    >>> [f"{v:.4f}" for v in special.i1(jnp.array([0.0, 1.0])).tolist()]
+    ['0.0000', '0.5652']
+    """
     (x,) = promote_args_inexact("i1", x)
     return lax.mul(lax.exp(lax.abs(x)), sp.bessel_i1e(x))
 
 
 def zeta(x: Any, q: Any = None) -> Any:
-    """The Hurwitz zeta function sum_n (n + q) ** -x (``q`` is required, as in JAX)."""
+    """The Hurwitz zeta function sum_n (n + q) ** -x (``q`` is required, as in JAX).
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.core.scipy import special
+    >>> [f"{v:.4f}" for v in special.zeta(jnp.array([2.0]), jnp.array([1.0])).tolist()]
+    ['1.6449']
+    """
     if q is None:
         raise NotImplementedError("Riemann zeta function not implemented; pass q != None to compute "
                                   "the Hurwitz Zeta function.")
@@ -506,7 +692,13 @@ def _zeta(x: Any, q: Any) -> Any:
 
 
 def bernoulli(n: int) -> Any:
-    """The Bernoulli numbers B_0 ... B_n (B_1 = -1/2), as a float array."""
+    """The Bernoulli numbers B_0 ... B_n (B_1 = -1/2), as a float array.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.core.scipy import special
+    >>> [f"{v:.4f}" for v in special.bernoulli(4).tolist()]   # B_0 .. B_4
+    ['1.0000', '-0.5000', '0.1667', '0.0000', '-0.0333']
+    """
     n = int(n)
     if n < 0:
         raise ValueError("n must be a non-negative integer.")

@@ -16,6 +16,12 @@ ArrayLike = Any
 
 
 class ScheduleFreeState(NamedTuple):
+    """State of ``schedule_free``: the averaging coefficients, the step count, the largest learning rate seen, the base optimizer's state and the ``z`` sequence.
+
+    >>> import ember.optim as eo
+    >>> eo.ScheduleFreeState._fields
+    ('b1', 'weight_sum', 'step_count', 'max_lr', 'base_optimizer_state', 'z')
+    """
     b1: Any
     weight_sum: Any
     step_count: Any
@@ -25,7 +31,19 @@ class ScheduleFreeState(NamedTuple):
 
 
 def schedule_free_eval_params(state: ScheduleFreeState, params: Any) -> Any:
-    """The averaged parameters ``x = (y - (1 - b1) z) / b1`` to evaluate (or export) the model with."""
+    """The averaged parameters ``x = (y - (1 - b1) z) / b1`` to evaluate (or export) the model with.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.array([1.0, -2.0])}
+    >>> opt = eo.schedule_free_adamw(learning_rate=0.1)
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": jnp.array([0.5, -0.5])}, state, params)
+    >>> params = eo.apply_updates(params, updates)           # the training iterate
+    >>> eval_params = eo.schedule_free_eval_params(state, params)   # evaluate with these
+    >>> [f"{v:.4f}" for v in eval_params["w"].tolist()]
+    ['0.9000', '-1.9000']
+    """
     if not isinstance(state, ScheduleFreeState):
         raise TypeError(f"schedule_free_eval_params requires a ScheduleFreeState, got {type(state).__name__}")
     b1, z = state.b1, state.z
@@ -37,7 +55,17 @@ def schedule_free(base_optimizer: base.GradientTransformation, learning_rate: ba
                   state_dtype: Any | None = None) -> base.GradientTransformationExtraArgs:
     """Turn ``base_optimizer`` (whose updates are ``-lr * direction``) into its schedule-free
     version: gradients are taken at ``y = b1 x + (1 - b1) z``, ``z`` follows the base optimizer
-    and ``x`` is the weighted average of the ``z`` (weights ``max_lr^weight_lr_power``)."""
+    and ``x`` is the weighted average of the ``z`` (weights ``max_lr^weight_lr_power``).
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.array([1.0, -2.0])}
+    >>> opt = eo.schedule_free(eo.sgd(0.1), learning_rate=0.1)    # schedule-free SGD
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": jnp.array([0.5, -0.5])}, state, params)
+    >>> [f"{v:.4f}" for v in eo.apply_updates(params, updates)["w"].tolist()]
+    ['0.9500', '-1.9500']
+    """
     base_optimizer = base.with_extra_args_support(base_optimizer)
 
     def init_fn(params):
@@ -105,7 +133,19 @@ def schedule_free_adamw(learning_rate: ArrayLike = 0.0025, warmup_steps: int | N
                         weight_lr_power: ArrayLike = 2.0, state_dtype: Any | None = None,
                         weight_decay_mask: Any | None = None) -> base.GradientTransformationExtraArgs:
     """Schedule-free AdamW: bias-corrected RMS scaling, decoupled weight decay, schedule-free
-    averaging. ``weight_decay_mask`` has the same meaning as ``adamw``'s ``mask``."""
+    averaging. ``weight_decay_mask`` has the same meaning as ``adamw``'s ``mask``.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.array([1.0, -2.0])}
+    >>> opt = eo.schedule_free_adamw(learning_rate=0.1)
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": jnp.array([0.5, -0.5])}, state, params)
+    >>> params = eo.apply_updates(params, updates)           # the training iterate
+    >>> eval_params = eo.schedule_free_eval_params(state, params)   # evaluate with these
+    >>> [f"{v:.4f}" for v in eval_params["w"].tolist()]
+    ['0.9000', '-1.9000']
+    """
     if warmup_steps is not None:
         learning_rate = warmup_constant_schedule(init_value=0, peak_value=learning_rate, warmup_steps=warmup_steps)
     with hyperparams.static_hyperparams():  # the same learning rate drives the averaging weights

@@ -32,7 +32,12 @@ ArrayLike = Any
 class ScaleBySoapState(NamedTuple):
     """``mu``: first moment (original basis); ``nu``: second moment (eigenbasis); ``gg``: per
     leaf ``[L, R]`` Kronecker factors; ``q``: per leaf ``[Q_L, Q_R]`` eigenbases (None for a side
-    that is not rotated)."""
+    that is not rotated).
+
+    >>> from ember.optim import contrib
+    >>> contrib.ScaleBySoapState._fields
+    ('count', 'mu', 'nu', 'gg', 'q')
+    """
 
     count: Any
     mu: Any
@@ -49,7 +54,16 @@ def _matrix_shape(shape: tuple[int, ...]) -> tuple[int, int] | None:
 
 def scale_by_soap(b1: ArrayLike = 0.95, b2: ArrayLike = 0.95, shampoo_beta: ArrayLike = 0.95, eps: ArrayLike = 1e-8,
                   precondition_frequency: int = 10, max_precond_dim: int = 10000) -> base.GradientTransformation:
-    """SOAP's scaling (see the module docstring)."""
+    """SOAP's scaling (see the module docstring).
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> params = {"w": jnp.ones((4, 3))}
+    >>> opt = eo.scale_by_soap()
+    >>> updates, state = opt.update({"w": jnp.ones((4, 3))}, opt.init(params), params)
+    >>> updates["w"].shape, int(state.count)
+    ((4, 3), 1)
+    """
     if precondition_frequency < 1:
         raise ValueError("precondition_frequency must be >= 1")
 

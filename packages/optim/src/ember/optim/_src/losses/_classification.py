@@ -36,7 +36,14 @@ def sigmoid_binary_cross_entropy(logits: ArrayLike, labels: ArrayLike) -> Any:
 def sigmoid_focal_loss(logits: ArrayLike, labels: ArrayLike, *, alpha: ArrayLike | None = None,
                        gamma: ArrayLike = 2.0) -> Any:
     """Focal loss (Lin et al. 2017): ``(1 - p_t)^gamma`` times the binary cross-entropy, optionally
-    weighted by ``alpha`` for positives and ``1 - alpha`` for negatives."""
+    weighted by ``alpha`` for positives and ``1 - alpha`` for negatives.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import losses
+    >>> logits, labels = jnp.array([3.0, -3.0]), jnp.array([1.0, 1.0])
+    >>> [f"{v:.4f}" for v in losses.sigmoid_focal_loss(logits, labels, gamma=2.0).tolist()]   # easy example down-weighted
+    ['0.0001', '2.7663']
+    """
     logits = check_floating(logits, "logits", "sigmoid_focal_loss")
     labels = jnp.asarray(labels).astype(logits.dtype)
     ce = sigmoid_binary_cross_entropy(logits, labels)
@@ -50,12 +57,24 @@ def sigmoid_focal_loss(logits: ArrayLike, labels: ArrayLike, *, alpha: ArrayLike
 
 
 def hinge_loss(predictor_outputs: ArrayLike, targets: ArrayLike) -> Any:
-    """``max(0, 1 - y * f(x))`` for targets in {-1, +1}."""
+    """``max(0, 1 - y * f(x))`` for targets in {-1, +1}.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import losses
+    >>> losses.hinge_loss(jnp.array([2.0, 0.5, -1.0]), jnp.array([1.0, 1.0, 1.0])).tolist()   # max(0, 1 - y * f)
+    [0.0, 0.5, 2.0]
+    """
     return jnp.maximum(0, 1 - predictor_outputs * targets)
 
 
 def perceptron_loss(predictor_outputs: ArrayLike, targets: ArrayLike) -> Any:
-    """``max(0, -y * f(x))``."""
+    """``max(0, -y * f(x))``.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import losses
+    >>> losses.perceptron_loss(jnp.array([2.0, -1.0]), jnp.array([1.0, 1.0])).tolist()   # max(0, -y * f)
+    [0.0, 1.0]
+    """
     check_same_shape(predictor_outputs, targets, ("predictor_outputs", "targets"), "perceptron_loss")
     return jnp.maximum(0, -predictor_outputs * targets)
 
@@ -66,13 +85,25 @@ def _one_hot_dot(scores: Any, labels: Any) -> tuple[Any, Any]:
 
 
 def multiclass_hinge_loss(scores: ArrayLike, labels: ArrayLike) -> Any:
-    """``max_k(s_k + 1[k != y]) - s_y`` (Crammer-Singer)."""
+    """``max_k(s_k + 1[k != y]) - s_y`` (Crammer-Singer).
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import losses
+    >>> losses.multiclass_hinge_loss(jnp.array([[2.0, 1.5, 0.0]]), jnp.array([0])).tolist()
+    [0.5]
+    """
     one_hot, true_score = _one_hot_dot(scores, labels)
     return jnp.max(scores + 1.0 - one_hot, axis=-1) - true_score
 
 
 def multiclass_perceptron_loss(scores: ArrayLike, labels: ArrayLike) -> Any:
-    """``max_k s_k - s_y``."""
+    """``max_k s_k - s_y``.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import losses
+    >>> losses.multiclass_perceptron_loss(jnp.array([[1.0, 3.0, 0.0]]), jnp.array([0])).tolist()
+    [2.0]
+    """
     _, true_score = _one_hot_dot(scores, labels)
     return jnp.max(scores, axis=-1) - true_score
 
@@ -96,7 +127,14 @@ def _weighted_logsoftmax_jvp(primals, tangents):
 
 def safe_softmax_cross_entropy(logits: ArrayLike, labels: ArrayLike) -> Any:
     """Softmax cross-entropy that stays finite (value and gradient) when logits are ``-inf``
-    where labels are 0."""
+    where labels are 0.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import losses
+    >>> logits = jnp.array([[0.0, -jnp.inf]])            # a -inf logit where the label is 0 is fine
+    >>> losses.safe_softmax_cross_entropy(logits, jnp.array([[1.0, 0.0]])).tolist() == [0.0]
+    True
+    """
     logits = check_floating(logits, "logits", "safe_softmax_cross_entropy")
     return -jnp.sum(_weighted_logsoftmax(logits, jnp.asarray(labels, dtype=logits.dtype)), axis=-1)
 
@@ -157,7 +195,16 @@ def softmax_cross_entropy_with_integer_labels(logits: ArrayLike, labels: ArrayLi
 
 def poly_loss_cross_entropy(logits: ArrayLike, labels: ArrayLike, *, epsilon: ArrayLike = 2.0, axis: Axis = -1,
                             where: ArrayLike | None = None) -> Any:
-    """PolyLoss (Leng et al. 2022): cross-entropy ``+ epsilon * (1 - p_t)``."""
+    """PolyLoss (Leng et al. 2022): cross-entropy ``+ epsilon * (1 - p_t)``.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import losses
+    >>> logits, labels = jnp.array([[2.0, 0.0]]), jnp.array([[1.0, 0.0]])
+    >>> ce = losses.softmax_cross_entropy(logits, labels)
+    >>> poly = losses.poly_loss_cross_entropy(logits, labels, epsilon=1.0)   # ce + epsilon * (1 - p_t)
+    >>> f"{float(ce[0]):.4f}", f"{float(poly[0]):.4f}"
+    ('0.1269', '0.2461')
+    """
     logits = check_floating(logits, "logits", "poly_loss_cross_entropy")
     p = enn.softmax(logits, axis=axis, where=where)
     one_minus_pt = jnp.sum(labels * (1 - p), axis=axis, where=where)
@@ -166,7 +213,14 @@ def poly_loss_cross_entropy(logits: ArrayLike, labels: ArrayLike, *, epsilon: Ar
 
 def kl_divergence(log_predictions: ArrayLike, targets: ArrayLike, axis: Axis = -1,
                   where: ArrayLike | None = None) -> Any:
-    """``KL(targets || predictions) = sum(t * (log t - log p))``, with ``0 log 0 = 0``."""
+    """``KL(targets || predictions) = sum(t * (log t - log p))``, with ``0 log 0 = 0``.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import losses
+    >>> targets = jnp.array([0.5, 0.5])
+    >>> f"{float(losses.kl_divergence(jnp.log(jnp.array([0.25, 0.75])), targets)):.4f}"
+    '0.1438'
+    """
     log_predictions = check_floating(log_predictions, "log_predictions", "kl_divergence")
     targets = check_floating(targets, "targets", "kl_divergence")
     loss = targets * (jnp.where(targets == 0, 0, jnp.log(jnp.where(targets == 0, 1, targets))) - log_predictions)
@@ -175,7 +229,14 @@ def kl_divergence(log_predictions: ArrayLike, targets: ArrayLike, axis: Axis = -
 
 def kl_divergence_with_log_targets(log_predictions: ArrayLike, log_targets: ArrayLike, axis: Axis = -1,
                                    where: ArrayLike | None = None) -> Any:
-    """``KL`` with targets given as log-probabilities: ``sum(exp(lt) * (lt - lp))``."""
+    """``KL`` with targets given as log-probabilities: ``sum(exp(lt) * (lt - lp))``.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import losses
+    >>> log_p = jnp.log(jnp.array([0.5, 0.5]))
+    >>> f"{float(losses.kl_divergence_with_log_targets(jnp.log(jnp.array([0.25, 0.75])), log_p)):.4f}"
+    '0.1438'
+    """
     log_predictions = check_floating(log_predictions, "log_predictions", "kl_divergence_with_log_targets")
     log_targets = check_floating(log_targets, "log_targets", "kl_divergence_with_log_targets")
     return jnp.sum(jnp.exp(log_targets) * (log_targets - log_predictions), axis=axis, where=where)
@@ -183,7 +244,14 @@ def kl_divergence_with_log_targets(log_predictions: ArrayLike, log_targets: Arra
 
 def generalized_kl_divergence(log_predictions: ArrayLike, targets: ArrayLike, axis: Axis = -1,
                               where: ArrayLike | None = None) -> Any:
-    """KL for unnormalised measures: ``KL + sum(p - t)``."""
+    """KL for unnormalised measures: ``KL + sum(p - t)``.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import losses
+    >>> p = jnp.array([0.5, 0.5])
+    >>> f"{float(losses.convex_kl_divergence(jnp.log(p), p)):.4f}"    # zero when the distributions agree
+    '0.0000'
+    """
     return (kl_divergence(log_predictions, targets, axis=axis, where=where)
             + jnp.sum(jnp.exp(log_predictions) - targets, axis=axis, where=where))
 
@@ -195,7 +263,16 @@ def ctc_loss_with_forward_probs(logits: ArrayLike, logit_paddings: ArrayLike, la
                                 label_paddings: ArrayLike, *, blank_id: int = 0,
                                 log_epsilon: ArrayLike = -1e5) -> tuple[Any, Any, Any]:
     """CTC loss (Graves et al. 2006) with the forward log-probabilities. ``logits`` [B, T, K],
-    ``labels`` [B, N]; paddings are 1.0 at padded positions."""
+    ``labels`` [B, N]; paddings are 1.0 at padded positions.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import losses
+    >>> logits = jnp.zeros((1, 4, 3))
+    >>> loss, logalpha_phi, logalpha_emit = losses.ctc_loss_with_forward_probs(
+    ...     logits, jnp.zeros((1, 4)), jnp.array([[1, 2]]), jnp.zeros((1, 2)))
+    >>> loss.shape, logalpha_phi.shape, logalpha_emit.shape
+    ((1,), (4, 1, 3), (4, 1, 2))
+    """
     logits, labels = jnp.asarray(logits), jnp.asarray(labels)
     if logits.ndim != 3:
         raise ValueError(f"ctc_loss: logits must have rank 3 [B, T, K], got shape {logits.shape}")
@@ -244,6 +321,15 @@ def ctc_loss_with_forward_probs(logits: ArrayLike, logit_paddings: ArrayLike, la
 
 def ctc_loss(logits: ArrayLike, logit_paddings: ArrayLike, labels: ArrayLike, label_paddings: ArrayLike, *,
              blank_id: int = 0, log_epsilon: ArrayLike = -1e5) -> Any:
-    """Per-sequence CTC loss ``-log p(labels | logits)``; see :func:`ctc_loss_with_forward_probs`."""
+    """Per-sequence CTC loss ``-log p(labels | logits)``; see :func:`ctc_loss_with_forward_probs`.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import losses
+    >>> logits = jnp.zeros((1, 4, 3))                   # (batch, time, classes); class 0 is the blank
+    >>> labels = jnp.array([[1, 2]])
+    >>> loss = losses.ctc_loss(logits, jnp.zeros((1, 4)), labels, jnp.zeros((1, 2)))
+    >>> loss.shape, bool(loss[0] > 0)
+    ((1,), True)
+    """
     return ctc_loss_with_forward_probs(logits, logit_paddings, labels, label_paddings, blank_id=blank_id,
                                        log_epsilon=log_epsilon)[0]

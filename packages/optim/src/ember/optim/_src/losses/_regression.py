@@ -24,7 +24,13 @@ def squared_error(predictions: ArrayLike, targets: ArrayLike | None = None) -> A
 
 
 def l2_loss(predictions: ArrayLike, targets: ArrayLike | None = None) -> Any:
-    """``0.5 * (predictions - targets)^2`` elementwise."""
+    """``0.5 * (predictions - targets)^2`` elementwise.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import losses
+    >>> losses.l2_loss(jnp.array([1.0, 3.0]), jnp.array([0.0, 1.0])).tolist()   # 0.5 * (p - t) ** 2
+    [0.5, 2.0]
+    """
     return 0.5 * squared_error(predictions, targets)
 
 
@@ -43,7 +49,13 @@ def huber_loss(predictions: ArrayLike, targets: ArrayLike | None = None, *, delt
 
 
 def log_cosh(predictions: ArrayLike, targets: ArrayLike | None = None) -> Any:
-    """``log(cosh(predictions - targets))``, computed stably."""
+    """``log(cosh(predictions - targets))``, computed stably.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import losses
+    >>> [f"{v:.4f}" for v in losses.log_cosh(jnp.array([0.0, 1.0, 10.0])).tolist()]
+    ['0.0000', '0.4338', '9.3069']
+    """
     predictions = check_floating(predictions, "predictions", "log_cosh")
     errors = predictions - targets if targets is not None else predictions
     return jnp.logaddexp(errors, -errors) - jnp.log(2.0).astype(errors.dtype)
@@ -65,5 +77,11 @@ def cosine_similarity(predictions: ArrayLike, targets: ArrayLike, *, epsilon: Ar
 
 def cosine_distance(predictions: ArrayLike, targets: ArrayLike, *, epsilon: ArrayLike = 0.0,
                     axis: int | tuple[int, ...] | None = -1, where: ArrayLike | None = None) -> Any:
-    """``1 - cosine_similarity``."""
+    """``1 - cosine_similarity``.
+
+    >>> import ember.core.numpy as jnp
+    >>> from ember.optim import losses
+    >>> losses.cosine_distance(jnp.array([1.0, 0.0]), jnp.array([0.0, 2.0])).tolist()   # 1 - cosine similarity
+    1.0
+    """
     return 1.0 - cosine_similarity(predictions, targets, epsilon=epsilon, axis=axis, where=where)

@@ -19,7 +19,12 @@ from ember.optim._src import tree_utils as otu
 class InjectHyperparamsState(NamedTuple):
     """``count``: updates so far; ``hyperparams``: name -> current value (numbers are settable,
     scheduled ones are recomputed every step); ``hyperparams_states``: the schedules' own
-    states; ``inner_state``: the wrapped optimizer's state."""
+    states; ``inner_state``: the wrapped optimizer's state.
+
+    >>> import ember.optim as eo
+    >>> eo.InjectHyperparamsState._fields
+    ('count', 'hyperparams', 'hyperparams_states', 'inner_state')
+    """
 
     count: Any
     hyperparams: dict[str, Any]
@@ -31,11 +36,26 @@ InjectStatefulHyperparamsState = InjectHyperparamsState
 
 
 class WrappedScheduleState(NamedTuple):
+    """State of a ``WrappedSchedule``: the step ``count``.
+
+    >>> import ember.optim as eo
+    >>> eo.schedules.WrappedScheduleState._fields
+    ('count',)
+    """
     count: Any
 
 
 class WrappedSchedule:
-    """A plain schedule ``f(count)`` seen as a stateful schedule (it keeps its own count)."""
+    """A plain schedule ``f(count)`` seen as a stateful schedule (it keeps its own count).
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> from ember.optim import schedules
+    >>> wrapped = schedules.WrappedSchedule(eo.linear_schedule(1.0, 0.0, 10))   # a stateful schedule
+    >>> state = wrapped.init()
+    >>> float(wrapped(state)), int(wrapped.update(state).count)
+    (1.0, 1)
+    """
 
     def __init__(self, schedule_fn: base.Schedule) -> None:
         self.schedule_fn = schedule_fn
@@ -147,5 +167,13 @@ def inject_stateful_hyperparams(inner_factory: Callable[..., base.GradientTransf
                                 static_args: str | Iterable[str] = (),
                                 hyperparam_dtype: Any | None = None
                                 ) -> Callable[..., base.GradientTransformationExtraArgs]:
-    """Same as :func:`inject_hyperparams` (which accepts stateful schedules too)."""
+    """Same as :func:`inject_hyperparams` (which accepts stateful schedules too).
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> opt = eo.inject_stateful_hyperparams(eo.sgd)(learning_rate=eo.linear_schedule(1.0, 0.0, 10))
+    >>> state = opt.init({"w": jnp.zeros(1)})
+    >>> float(state.hyperparams["learning_rate"])
+    1.0
+    """
     return inject_hyperparams(inner_factory, static_args, hyperparam_dtype)

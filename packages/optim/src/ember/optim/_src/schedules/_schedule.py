@@ -169,7 +169,14 @@ def linear_onecycle_schedule(transition_steps: int, peak_value: ArrayLike, pct_s
                              pct_final: float = 0.85, div_factor: float = 25.0,
                              final_div_factor: float = 1e4) -> base.Schedule:
     """One-cycle (Smith & Topin 2017), linear pieces: up to ``peak_value``, back down, then to
-    ``peak_value / (div_factor * final_div_factor)``."""
+    ``peak_value / (div_factor * final_div_factor)``.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> sched = eo.linear_onecycle_schedule(transition_steps=100, peak_value=1.0)
+    >>> [f"{float(sched(t)):.3f}" for t in (0, 30, 100)]
+    ['0.040', '1.000', '0.000']
+    """
     if transition_steps <= 0:
         raise ValueError("A linear onecycle schedule was set with a non-positive `transition_steps`")
     return piecewise_interpolate_schedule("linear", peak_value / div_factor, {
@@ -181,7 +188,14 @@ def linear_onecycle_schedule(transition_steps: int, peak_value: ArrayLike, pct_s
 
 def cosine_onecycle_schedule(transition_steps: int, peak_value: ArrayLike, pct_start: float = 0.3,
                              div_factor: float = 25.0, final_div_factor: float = 1e4) -> base.Schedule:
-    """One-cycle (Smith & Topin 2017), cosine pieces."""
+    """One-cycle (Smith & Topin 2017), cosine pieces.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> sched = eo.cosine_onecycle_schedule(transition_steps=100, peak_value=1.0)
+    >>> [f"{float(sched(t)):.3f}" for t in (0, 30, 100)]
+    ['0.040', '1.000', '0.000']
+    """
     if transition_steps <= 0:
         raise ValueError("A cosine onecycle schedule was set with a non-positive `transition_steps`")
     return piecewise_interpolate_schedule("cosine", peak_value / div_factor, {
@@ -191,7 +205,14 @@ def cosine_onecycle_schedule(transition_steps: int, peak_value: ArrayLike, pct_s
 
 
 def warmup_constant_schedule(init_value: ArrayLike, peak_value: ArrayLike, warmup_steps: int) -> base.Schedule:
-    """Linear warmup from ``init_value`` to ``peak_value``, then constant."""
+    """Linear warmup from ``init_value`` to ``peak_value``, then constant.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> sched = eo.warmup_constant_schedule(0.0, 1.0, warmup_steps=4)
+    >>> [float(sched(t)) for t in (0, 2, 4, 100)]
+    [0.0, 0.5, 1.0, 1.0]
+    """
     return linear_schedule(init_value=init_value, end_value=peak_value, transition_steps=warmup_steps)
 
 
@@ -215,7 +236,14 @@ def warmup_cosine_decay_schedule(init_value: ArrayLike, peak_value: ArrayLike, w
 def warmup_exponential_decay_schedule(init_value: ArrayLike, peak_value: ArrayLike, warmup_steps: int,
                                       transition_steps: int, decay_rate: ArrayLike, transition_begin: int = 0,
                                       staircase: bool = False, end_value: ArrayLike | None = None) -> base.Schedule:
-    """Linear warmup to ``peak_value``, then :func:`exponential_decay`."""
+    """Linear warmup to ``peak_value``, then :func:`exponential_decay`.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> sched = eo.warmup_exponential_decay_schedule(0.0, 1.0, warmup_steps=2, transition_steps=1, decay_rate=0.5)
+    >>> [float(sched(t)) for t in (0, 1, 2, 3, 4)]
+    [0.0, 0.5, 1.0, 0.5, 0.25]
+    """
     return join_schedules([
         linear_schedule(init_value=init_value, end_value=peak_value, transition_steps=warmup_steps),
         exponential_decay(init_value=peak_value, transition_steps=transition_steps, decay_rate=decay_rate,
@@ -225,7 +253,14 @@ def warmup_exponential_decay_schedule(init_value: ArrayLike, peak_value: ArrayLi
 
 def sgdr_schedule(cosine_kwargs: Iterable[dict[str, ArrayLike]]) -> base.Schedule:
     """SGD with warm restarts (Loshchilov & Hutter 2017): consecutive warmup-cosine cycles, one
-    per dict of :func:`warmup_cosine_decay_schedule` arguments."""
+    per dict of :func:`warmup_cosine_decay_schedule` arguments.
+
+    >>> import ember.core.numpy as jnp
+    >>> import ember.optim as eo
+    >>> sched = eo.sgdr_schedule([dict(init_value=0.0, peak_value=1.0, warmup_steps=2, decay_steps=10)] * 2)
+    >>> [f"{float(sched(t)):.2f}" for t in (0, 2, 9, 10, 12)]    # a warm restart at step 10
+    ['0.00', '1.00', '0.04', '0.00', '1.00']
+    """
     boundaries, schedules, step = [], [], 0
     for kwargs in cosine_kwargs:
         schedules.append(warmup_cosine_decay_schedule(**kwargs))
