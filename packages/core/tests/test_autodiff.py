@@ -174,3 +174,20 @@ def test_aux_values_are_values_not_tracers():
     np.testing.assert_allclose(np.asarray(aux_jvp), x + 1)
     out, _ = ec.vjp(lambda v: (lax.reduce_sum(v, (0,)), jnp.zeros((), np.uint32) + 1), x)
     assert isinstance(out[1], ec.Array) and int(out[1]) == 1
+
+
+def test_python_scalar_operands_stay_weakly_typed():
+    # JAX semantics: a Python scalar never makes a result strongly typed
+    _, tangent = ec.jvp(jnp.sin, (0.0,), (1.0,))
+    assert tangent.weak_type and tangent.dtype == np.float32 and float(tangent) == 1.0
+    weak = jnp.asarray(2.0)  # from a Python float: weakly typed
+    assert weak.weak_type
+    assert ec.lax.mul(weak, 3.0).weak_type and float(ec.lax.mul(weak, 3.0)) == 6.0
+    assert ec.jit(lambda x: ec.lax.mul(x, 3.0))(weak).weak_type
+    strong = jnp.asarray(np.float32(2.0))
+    assert not ec.lax.mul(strong, 3.0).weak_type
+    bf16 = jnp.ones(3, jnp.bfloat16)
+    _, t = ec.jvp(lambda x: x * 2, (bf16,), (jnp.ones(3, jnp.bfloat16),))
+    assert t.dtype == jnp.bfloat16
+    _, t = ec.jvp(lambda x: jnp.sin(x) * 2.0, (jnp.bfloat16(1.0),), (1.0,))
+    assert t.dtype == jnp.bfloat16  # JAX rejects this weak tangent; Ember accepts it at the primal dtype

@@ -40,8 +40,8 @@ def test_devices_indices_map_and_shard_shape(mesh):
     assert index_map[ec.devices()[3]] == (slice(2, 4), slice(2, 4))
     assert s.shard_shape((8, 4)) == (2, 2)
     r = NamedSharding(mesh, P(None, "model"))
-    assert r.shard_shape((8, 4)) == (8, 2) and not r.is_fully_replicated()
-    assert NamedSharding(mesh, P()).is_fully_replicated()
+    assert r.shard_shape((8, 4)) == (8, 2) and not r.is_fully_replicated
+    assert NamedSharding(mesh, P()).is_fully_replicated
     with pytest.raises(ValueError, match="dimension 0 of size 6 is not divisible by the 4 shards"):
         s.devices_indices_map((6, 4))
 
@@ -207,3 +207,38 @@ def test_repeated_spmd_calls_with_consts_unused_and_single_device_arguments(mesh
     x = jnp.ones((1, 4))
     for _ in range(3):
         np.testing.assert_allclose(np.asarray(f(w, unused, x)), [[0.0, 4.0, 8.0, 12.0]])
+
+
+def test_is_fully_replicated_is_a_property_and_is_equivalent_to(mesh):
+    replicated, rows = NamedSharding(mesh, P()), NamedSharding(mesh, P("data"))
+    assert replicated.is_fully_replicated is True and rows.is_fully_replicated is False
+    assert SingleDeviceSharding(ec.devices()[0]).is_fully_replicated is True
+    assert rows.is_equivalent_to(NamedSharding(mesh, P("data", None)), 2)
+    assert not rows.is_equivalent_to(NamedSharding(mesh, P("model")), 2)
+    assert not rows.is_equivalent_to(replicated, 2)
+    one = ec.make_mesh((1,), ("x",), devices=ec.devices()[:1])
+    assert NamedSharding(one, P("x")).is_equivalent_to(SingleDeviceSharding(ec.devices()[0]), 1)
+    assert not replicated.is_equivalent_to(SingleDeviceSharding(ec.devices()[0]), 1)  # other devices
+    with pytest.raises(TypeError, match="other must be a Sharding"):
+        rows.is_equivalent_to(P("data"), 2)
+
+
+@pytest.mark.parametrize("spec", [P("data", "model"), P(("data", "model")), P(("model", "data")), P(None, "data"),
+                                  P("model", "data"), P()])
+def test_propagated_output_shardings_are_named_over_the_programs_mesh(mesh, spec):
+    want = NamedSharding(mesh, spec)
+    y = ec.jit(lambda x: lax.with_sharding_constraint(x * 2, want) + 1)(jnp.asarray(X))
+    assert isinstance(y.sharding, NamedSharding) and y.sharding == want, y.sharding
+    assert y.sharding.is_equivalent_to(want, 2)
+    np.testing.assert_array_equal(np.asarray(y), X * 2 + 1)
+
+
+def test_propagated_output_sharding_from_the_inputs_mesh(mesh):
+    x = ec.device_put(X, NamedSharding(mesh, P("data", "model")))
+    total = ec.jit(lambda a: a.sum(0))(x)  # XLA keeps the "model" split of the surviving dimension
+    assert isinstance(total.sharding, NamedSharding) and total.sharding.mesh == mesh
+    index_map = total.sharding.devices_indices_map((4,))
+    for shard in total.addressable_shards:  # the named layout describes where the data really is
+        assert shard.index == index_map[shard.device]
+        np.testing.assert_array_equal(np.asarray(shard.data), X.sum(0)[shard.index])
+    np.testing.assert_array_equal(np.asarray(total), X.sum(0))

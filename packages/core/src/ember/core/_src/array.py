@@ -107,7 +107,7 @@ class Array:
 
     @property
     def is_fully_replicated(self) -> bool:
-        return self.sharding.is_fully_replicated()
+        return self.sharding.is_fully_replicated
 
     @property
     def is_fully_addressable(self) -> bool:

@@ -16,7 +16,7 @@ from . import dtypes, runtime
 from .array import Array, from_buffer
 from .config import config
 from .core import Primitive, ShapedArray, Tracer, get_aval
-from .jaxpr import ClosedJaxpr, Jaxpr, JaxprEqn, Var
+from .jaxpr import ClosedJaxpr, Jaxpr, JaxprEqn, Var, subjaxprs
 from .lowering import lower_jaxpr
 from .runtime import transfer
 
@@ -272,7 +272,8 @@ def compile_spmd(closed: ClosedJaxpr, devices: Sequence[Any], in_shardings: Sequ
                                      module=lowered.module)
     from .runtime import shardings as rs
     chosen = rs.output_hlo_shardings(loaded, len(closed.out_avals))
-    final_out = [s if s is not None else _as_named(h, a.ndim, in_shardings, devices)
+    meshes = _meshes_in(closed.jaxpr, in_shardings) if any(s is None for s in out_shardings) else []
+    final_out = [s if s is not None else _as_named(h, a.ndim, meshes, devices)
                  for s, h, a in zip(out_shardings, chosen, closed.out_avals)]
     const_bufs = [put_sharded(np.asarray(c, dtype=v.aval.dtype), v.aval, replicated)
                   for c, v in zip(closed.consts, closed.jaxpr.constvars)]
@@ -281,27 +282,44 @@ def compile_spmd(closed: ClosedJaxpr, devices: Sequence[Any], in_shardings: Sequ
                       devices=devices, in_shardings=list(in_shardings), out_shardings=final_out)
 
 
-def _as_named(hlo: Any, ndim: int, in_shardings: Sequence[Any], devices: Sequence[Any]) -> Any:
-    """A layout XLA chose, as a NamedSharding over an input's mesh when one describes it."""
-    from .sharding import GSPMDSharding, NamedSharding, PartitionSpec
-    text = str(hlo)
-    meshes = []
-    for s in in_shardings:
-        if isinstance(s, NamedSharding) and s.mesh not in meshes and s.mesh.axis_names != ("_all",):
-            meshes.append(s.mesh)
-            if len(s.spec) <= ndim and s._spec_string(ndim) == text:
-                return s
+def _as_named(hlo: Any, ndim: int, meshes: Sequence[Any], devices: Sequence[Any]) -> Any:
+    """A layout XLA chose, as a NamedSharding over one of ``meshes`` when one describes it
+    (as JAX reports it); otherwise as a GSPMDSharding."""
+    from .sharding import GSPMDSharding, named_sharding_for
+    device_ids = sorted(d.id for d in devices)
     for mesh in meshes:
-        if hlo.is_replicated():
-            return NamedSharding(mesh, PartitionSpec())
-        # try each dimension split over one mesh axis (the common propagated layouts)
-        for d in range(ndim):
-            for axis in mesh.axis_names:
-                spec = PartitionSpec(*([None] * d + [axis]))
-                candidate = NamedSharding(mesh, spec)
-                if candidate._spec_string(ndim) == text:
-                    return candidate
+        if sorted(mesh._ids) != device_ids:
+            continue
+        named = named_sharding_for(hlo, ndim, mesh)
+        if named is not None and [d.id for d in named._device_assignment] == [d.id for d in devices]:
+            return named
     return GSPMDSharding(devices, hlo)
+
+
+def _meshes_in(jaxpr: Any, in_shardings: Sequence[Any]) -> list[Any]:
+    """The meshes a program names: its inputs', its sharding constraints', and the current one."""
+    from .primitives.sharding_ops import sharding_constraint_p
+    from .sharding import NamedSharding, current_mesh
+    found: list[Any] = []
+
+    def add(sharding: Any) -> None:
+        if isinstance(sharding, NamedSharding) and sharding.mesh.axis_names != ("_all",) \
+                and sharding.mesh not in found:
+            found.append(sharding.mesh)
+
+    for s in in_shardings:
+        add(s)
+    stack = [jaxpr]
+    while stack:
+        j = stack.pop()
+        for eqn in j.eqns:
+            if eqn.primitive is sharding_constraint_p:
+                add(eqn.params["sharding"])
+            stack.extend(subjaxprs(eqn.params))
+    mesh = current_mesh()
+    if mesh is not None and mesh not in found:
+        found.append(mesh)
+    return found
 
 
 def _const_buffer(value: Any, aval: ShapedArray, device: Any) -> Any:

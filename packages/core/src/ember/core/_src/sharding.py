@@ -12,6 +12,7 @@ Every sharding can give its XLA form (``_hlo(ndim)``) and the jaxlib C++ object 
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 from typing import Any, Sequence
@@ -62,8 +63,27 @@ class Sharding:
     def _device_assignment(self) -> list[Any]:
         raise NotImplementedError
 
+    @property
     def is_fully_replicated(self) -> bool:
+        """Whether every device holds the whole array."""
         raise NotImplementedError
+
+    def is_equivalent_to(self, other: "Sharding", ndim: int) -> bool:
+        """Whether ``self`` and ``other`` put the same pieces of an ``ndim``-d array on the same devices.
+
+        >>> import ember.core as ec
+        >>> from ember.core.sharding import NamedSharding, SingleDeviceSharding, P
+        >>> mesh = ec.make_mesh((1,), ("x",), devices=ec.devices()[:1])
+        >>> NamedSharding(mesh, P()).is_equivalent_to(SingleDeviceSharding(ec.devices()[0]), 2)
+        True
+        """
+        if not isinstance(other, Sharding):
+            raise TypeError(f"is_equivalent_to: other must be a Sharding, got {type(other).__name__}")
+        if [d.id for d in self._device_assignment] != [d.id for d in other._device_assignment]:
+            return False
+        if self.is_fully_replicated and other.is_fully_replicated:
+            return True
+        return self._spec_string(ndim) == other._spec_string(ndim)
 
     def devices_indices_map(self, global_shape: Sequence[int]) -> dict[Any, Index]:
         """For each device, the slice of a ``global_shape`` array it holds."""
@@ -106,6 +126,7 @@ class SingleDeviceSharding(Sharding):
     def _device_assignment(self) -> list[Any]:
         return [self.device]
 
+    @property
     def is_fully_replicated(self) -> bool:
         return True
 
@@ -353,6 +374,7 @@ class NamedSharding(_Tiled):
             self._cache[key] = cpp
         return self._cache[key]
 
+    @property
     def is_fully_replicated(self) -> bool:
         return all(not self.spec.axes_of(d) for d in range(len(self.spec)))
 
@@ -399,6 +421,7 @@ class GSPMDSharding(_Tiled):
             dims = dims[:ndim] + [devices.shape[-1]]
         return dims, devices, replicate_last
 
+    @property
     def is_fully_replicated(self) -> bool:
         return bool(self._hlo_sharding.is_replicated())
 
@@ -420,6 +443,50 @@ class GSPMDSharding(_Tiled):
 
     def __repr__(self) -> str:
         return f"GSPMDSharding({self._hlo_sharding}, {len(self._devices)} devices)"
+
+
+# ----------------------------------------------------------------------------------------------
+# From a layout XLA chose back to a NamedSharding
+
+def named_sharding_for(hlo: Any, ndim: int, mesh: Mesh) -> NamedSharding | None:
+    """The NamedSharding over ``mesh`` whose XLA layout is ``hlo`` for an ``ndim``-d array, if any.
+
+    Mesh axes of size 1 are left out of the spec. Each other axis either splits one array dimension
+    or replicates; the search keeps only assignments whose per-dimension split counts match
+    ``hlo``'s tiles, then tries the orders of axes that share a dimension.
+    """
+    if hlo.is_replicated():
+        return NamedSharding(mesh, PartitionSpec())
+    tiles = list(hlo.tile_assignment_dimensions())[:ndim]
+    if len(tiles) < ndim:
+        return None
+    axes = [(name, size) for name, size in zip(mesh.axis_names, mesh.axis_sizes) if size > 1]
+    text = str(hlo)
+
+    def assignments(i: int, left: list[int], chosen: list[list[str]]):
+        if i == len(axes):
+            if all(n == 1 for n in left):
+                yield [list(c) for c in chosen]
+            return
+        name, size = axes[i]
+        yield from assignments(i + 1, left, chosen)  # this axis replicates
+        for d in range(ndim):
+            if left[d] % size == 0:
+                left[d] //= size
+                chosen[d].append(name)
+                yield from assignments(i + 1, left, chosen)
+                chosen[d].pop()
+                left[d] *= size
+
+    for per_dim in assignments(0, list(tiles), [[] for _ in range(ndim)]):
+        for ordered in itertools.product(*[itertools.permutations(a) for a in per_dim]):
+            entries = [None if not a else a[0] if len(a) == 1 else tuple(a) for a in ordered]
+            while entries and entries[-1] is None:
+                entries.pop()
+            candidate = NamedSharding(mesh, PartitionSpec(*entries))
+            if candidate._spec_string(ndim) == text:
+                return candidate
+    return None
 
 
 # ----------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from jaxlib.mlir.dialects import chlo
 from jaxlib.mlir.dialects import stablehlo as hlo
 
 from .. import dtypes
-from ..core import Primitive, ShapedArray
+from ..core import Primitive, ShapedArray, Tracer
 from ..lowering import dtype_to_ir_type, full_like_aval, ir_type
 from ..rules import (
     UndefinedPrimal,
@@ -173,11 +173,25 @@ def _as_operands(name: str, *args: Any) -> list[Any]:
     like = aval_of(arrays[0])
     out = []
     for a in args:
-        if _is_constant_scalar(a):
+        if is_python_scalar(a):
+            a = _weak_constant(a, like, concrete=not any(isinstance(x, Tracer) for x in arrays))
+        elif _is_constant_scalar(a):
             from .shape import full
-            a = full(like.shape, a if is_python_scalar(a) else np.asarray(a).item(), like.dtype)
+            a = full(like.shape, np.asarray(a).item(), like.dtype)
         out.append(a)
     return out
+
+
+def _weak_constant(value: Any, like: ShapedArray, *, concrete: bool) -> Any:
+    """A Python scalar as a weakly typed ``like.dtype`` operand of ``like.shape`` (as in JAX, it
+    does not make the result strongly typed)."""
+    from .shape import broadcast_in_dim
+    if concrete:  # eager: a device constant, no compiled conversion
+        from ..dispatch import to_array
+        scalar = to_array(np.array(value, like.dtype), weak_type=True)
+    else:
+        scalar = convert_element_type(np.array(value, like.dtype), like.dtype, weak_type=True)
+    return broadcast_in_dim(scalar, like.shape, ()) if like.shape else scalar
 
 
 def _is_constant_scalar(x: Any) -> bool:
