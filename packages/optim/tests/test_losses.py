@@ -121,3 +121,11 @@ def test_loss_argument_errors():
         L.softmax_cross_entropy_with_integer_labels(X, I.astype(np.float32))
     with pytest.raises(ValueError, match="shape"):
         L.squared_error(X, Y[:, :3])
+
+
+def test_common_losses_are_also_top_level_names_as_in_optax():
+    import ember.optim as eo
+    for name in ["l2_loss", "squared_error", "huber_loss", "softmax_cross_entropy",
+                 "softmax_cross_entropy_with_integer_labels", "sigmoid_binary_cross_entropy", "kl_divergence",
+                 "cosine_similarity", "smooth_labels", "ctc_loss"]:
+        assert getattr(eo, name) is getattr(eo.losses, name) and name in eo.__all__

@@ -237,6 +237,28 @@ update_moment = tree_utils.tree_update_moment
 update_moment_per_elem_norm = tree_utils.tree_update_moment_per_elem_norm
 update_infinity_moment = tree_utils.tree_update_infinity_moment
 
+# Optax also exposes its common losses at the top level (optax.l2_loss, ...); so do we.
+from ember.optim.losses import (  # noqa: E402
+    convex_kl_divergence,
+    cosine_distance,
+    cosine_similarity,
+    ctc_loss,
+    ctc_loss_with_forward_probs,
+    generalized_kl_divergence,
+    hinge_loss,
+    huber_loss,
+    kl_divergence,
+    l2_loss,
+    log_cosh,
+    safe_softmax_cross_entropy,
+    sigmoid_binary_cross_entropy,
+    sigmoid_focal_loss,
+    smooth_labels,
+    softmax_cross_entropy,
+    softmax_cross_entropy_with_integer_labels,
+    squared_error,
+)
+
 __all__ = [
     # the abstraction
     "GradientTransformation", "GradientTransformationExtraArgs", "EmptyState", "OptState", "Params", "Updates",
@@ -287,6 +309,10 @@ __all__ = [
     "ScaleByRmsWithCountState", "ScaleByRpropState", "ScaleByRssState", "ScaleByRStdDevState",
     "ScaleByRStdDevWithCountState", "ScaleByScheduleState", "ScaleBySM3State", "ScaleByTrustRatioState",
     "ScaleState",
+    # losses (also in ember.optim.losses)
+    "convex_kl_divergence", "cosine_distance", "cosine_similarity", "ctc_loss", "ctc_loss_with_forward_probs", "generalized_kl_divergence",
+    "hinge_loss", "huber_loss", "kl_divergence", "l2_loss", "log_cosh", "safe_softmax_cross_entropy",
+    "sigmoid_binary_cross_entropy", "sigmoid_focal_loss", "smooth_labels", "softmax_cross_entropy", "softmax_cross_entropy_with_integer_labels", "squared_error",
     # submodules
     "contrib", "losses", "schedules", "second_order", "tree_utils",
 ]
