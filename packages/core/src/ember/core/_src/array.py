@@ -13,7 +13,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from . import runtime
-from .core import ShapedArray, dtype_short_name
+from .core import ShapedArray, dtype_short_name, plain_operand_types
 from .runtime import transfer
 
 __all__ = ["Array", "from_buffer"]
@@ -298,6 +298,9 @@ class Shard:
 
 def _shape_of(index: tuple[slice, ...], shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(len(range(*s.indices(n))) for s, n in zip(index, shape))
+
+
+plain_operand_types.add(Array)
 
 
 def from_buffer(buf: Any, aval: ShapedArray, committed: bool = False) -> Array:

@@ -171,6 +171,11 @@ class UnexpectedTracerError(RuntimeError):
 Rule = Callable[..., Any]
 
 
+# Operand types bind passes on as they are (the rest may be array stand-ins with __jax_array__);
+# Tracer subclasses and Array add themselves.
+plain_operand_types: set[type] = {int, float, bool, complex, np.ndarray}
+
+
 class Primitive:
     """A named operation with its rules. ``bind`` applies it under the current trace.
 
@@ -196,6 +201,13 @@ class Primitive:
         return self.name
 
     def bind(self, *args: Any, **params: Any) -> Any:
+        for a in args:
+            if type(a) not in plain_operand_types and hasattr(type(a), "__jax_array__"):
+                # an array stand-in (e.g. an ember.nn Variable) is bound as its array, so every
+                # trace (jvp, vmap, ...) sees the tracer inside it, not a constant
+                args = tuple(x.__jax_array__() if hasattr(type(x), "__jax_array__") and not isinstance(x, Tracer)
+                             else x for x in args)
+                break
         return trace_state.trace.process_primitive(self, args, params)
 
     # -- rule registration (used as decorators) --
@@ -323,6 +335,10 @@ class Tracer:
     __slots__ = ("_trace",)
     __array_priority__ = 1000
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        plain_operand_types.add(cls)
+
     @property
     def aval(self) -> ShapedArray:
         raise NotImplementedError
@@ -419,6 +435,8 @@ def get_aval(x: Any) -> ShapedArray:
         raise TypeError(
             f"expected an array, got a {t.__name__}; convert it with ec.numpy.asarray(...) first"
         )
+    if hasattr(t, "__jax_array__"):  # an array stand-in (e.g. an ember.nn Variable)
+        return get_aval(x.__jax_array__())
     raise TypeError(f"expected an array-like value (Array, NumPy array or Python scalar), got {t.__name__}: {x!r}")
 
 

@@ -45,6 +45,8 @@ def to_array(x: Any, *, dtype: Any = None, weak_type: bool | None = None, device
         return x
     if isinstance(x, Tracer):
         raise TypeError(f"to_array: expected a concrete value, got a traced value {x.aval.str_short()}")
+    if hasattr(type(x), "__jax_array__"):  # an array stand-in (e.g. an ember.nn Variable)
+        return to_array(x.__jax_array__(), dtype=dtype, weak_type=weak_type, device=device, committed=committed)
     if dtype is None:
         aval = get_aval(x) if not isinstance(x, (list, tuple)) else None
         if aval is None:

@@ -110,8 +110,21 @@ def numpy_jit(fun: Callable[..., Any] | None = None, *, static_argnames: Sequenc
     """Compile a numpy-layer function as one program when called eagerly; inline under tracing."""
     if fun is None:
         return functools.partial(numpy_jit, static_argnames=static_argnames, static_argnums=static_argnums)
-    return functools.wraps(fun)(jit(fun, static_argnames=tuple(static_argnames) or None,
+
+    @functools.wraps(fun)
+    def body(*args: Any, **kwargs: Any) -> Any:
+        # Array stand-ins (``__jax_array__``, e.g. an ember.nn Variable) arrive rebuilt around
+        # their traced arrays; the body works on the arrays. Runs at trace time only.
+        return fun(*[_unwrap_arg(a) for a in args], **kwargs)
+
+    return functools.wraps(fun)(jit(body, static_argnames=tuple(static_argnames) or None,
                                     static_argnums=tuple(static_argnums) or None, inline=True))
+
+
+def _unwrap_arg(a: Any) -> Any:
+    if type(a) in (list, tuple):
+        return type(a)(unwrap(x) for x in a)
+    return unwrap(a)
 
 
 def canonicalize_axis(axis: Any, ndim: int, name: str = "axis") -> int:
