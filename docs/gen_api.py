@@ -14,6 +14,7 @@ installed) is skipped with a message and its page is left out.
 from __future__ import annotations
 
 import argparse
+import enum
 import importlib
 import inspect
 import os
@@ -116,6 +117,8 @@ def _default(value):
 
 
 def signature(obj, name: str) -> str | None:
+    if inspect.isclass(obj) and issubclass(obj, enum.Enum):
+        return f"{name}(value)"   # Enum's own call signature differs between Python versions
     try:
         sig = inspect.signature(obj)
     except (TypeError, ValueError):
