@@ -14,10 +14,14 @@ the metadata rides in the treedef), so a ``State`` of Variables can go through `
     >>> w.value = w.value * 2
     >>> float(w[...].sum())
     12.0
+    >>> float(jnp.tanh(w).sum() - jnp.tanh(w[...]).sum())   # a Variable stands for its value
+    0.0
 """
 
 from __future__ import annotations
 
+import math
+import operator
 from typing import Any, Callable, Generic, TypeVar
 
 import ember.core as ec
@@ -123,18 +127,28 @@ class Variable(Generic[A]):
     """A mutable box holding one value of a module's state, plus metadata.
 
     Read with ``var.value`` or ``var[...]``; write with ``var.value = x`` or ``var[...] = x``
-    (``var[idx] = x`` writes a slice). Arithmetic operators apply to the value. Extra keyword
-    arguments become metadata, readable as attributes (``var.sharding_names``).
+    (``var[idx] = x`` writes a slice). Extra keyword arguments become metadata, readable as
+    attributes (``var.sharding_names``).
+
+    As in Flax NNX, a Variable stands for its value wherever an array is expected: ``ember.core``
+    functions accept it (``jnp.tanh(v)``, ``x @ v``; it defines ``__jax_array__``), operators apply
+    to the value (arithmetic and reflected, comparisons, ``==``/``!=`` elementwise, unary), as do
+    ``shape``/``dtype``/``ndim``/``size``, indexing, ``len``, iteration, ``int``/``float``/``index``
+    and ``np.asarray(v)``. The results are plain arrays; the Variable is unchanged. In-place
+    operators (``v += 1``) raise: write ``v[...] += 1``. Like an array (and NNX's Variable), a
+    Variable is not hashable; ``bool(v)`` is always True (``if module.bias:`` tests presence).
 
     >>> import ember.core.numpy as jnp
     >>> import ember.nn as nn
     >>> v = nn.BatchStat(jnp.zeros(3))
-    >>> v[...] = v[...] + 1
-    >>> (v + 1).tolist()
-    [2.0, 2.0, 2.0]
+    >>> v[...] += 1
+    >>> (v + 1).tolist(), jnp.exp(v * 0).tolist(), (v == 1).tolist()
+    ([2.0, 2.0, 2.0], [1.0, 1.0, 1.0], [True, True, True])
     """
 
     __slots__ = ("_value", "_meta")
+    __array_priority__ = 100  # NumPy defers `ndarray + v` to v (as it does for ember Arrays)
+    __hash__ = None  # type: ignore[assignment]  # == is elementwise, as for arrays and NNX Variables
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -172,10 +186,19 @@ class Variable(Generic[A]):
         return self._value[index]
 
     def __setitem__(self, index: Any, value: Any) -> None:
+        if isinstance(value, Variable):  # `v[...] = w` copies w's value, never nests a Variable
+            value = value._value
         if index is Ellipsis:
             object.__setattr__(self, "_value", value)
         else:
             object.__setattr__(self, "_value", self._value.at[index].set(value))
+
+    def __contains__(self, item: Any) -> bool:
+        return item in self._value
+
+    def __jax_array__(self) -> Any:
+        """The value: ember.core functions given a Variable use its value (as ``jnp.asarray(v)``)."""
+        return self._value
 
     # --- metadata ----------------------------------------------------------------------------
     def get_metadata(self) -> dict[str, Any]:
@@ -273,7 +296,8 @@ class Variable(Generic[A]):
     def __array__(self, dtype: Any = None, copy: Any = None):
         import numpy as np
 
-        return np.asarray(self._value, dtype=dtype)
+        out = np.asarray(self._value, dtype=dtype)
+        return out.copy() if copy else out
 
     def __repr__(self) -> str:
         value = self._value
@@ -289,27 +313,65 @@ class Variable(Generic[A]):
         return f"{type(self).__name__}({body}{meta})"
 
 
-def _binary(name: str, reflected: bool = False):
+def _binary(fn: Callable[[Any, Any], Any], name: str, reflected: bool = False):
     def op(self: Variable, other: Any) -> Any:
         if isinstance(other, Variable):
             other = other._value
-        value = self._value
-        if reflected:
-            return getattr(value, name)(other)
-        return getattr(value, name)(other)
+        return fn(other, self._value) if reflected else fn(self._value, other)
 
     op.__name__ = name
     return op
 
 
-for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and", "or", "xor",
-              "lshift", "rshift", "lt", "le", "gt", "ge"):
-    setattr(Variable, f"__{_name}__", _binary(f"__{_name}__"))
-    if _name not in ("lt", "le", "gt", "ge"):
-        setattr(Variable, f"__r{_name}__", _binary(f"__r{_name}__", reflected=True))
+_BINARY = {  # name -> (function, in-place symbol)
+    "add": (operator.add, "+"), "sub": (operator.sub, "-"), "mul": (operator.mul, "*"),
+    "truediv": (operator.truediv, "/"), "floordiv": (operator.floordiv, "//"), "mod": (operator.mod, "%"),
+    "pow": (operator.pow, "**"), "matmul": (operator.matmul, "@"), "and": (operator.and_, "&"),
+    "or": (operator.or_, "|"), "xor": (operator.xor, "^"), "lshift": (operator.lshift, "<<"),
+    "rshift": (operator.rshift, ">>"), "divmod": (divmod, None),
+}
+_COMPARE = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le, "gt": operator.gt,
+            "ge": operator.ge}
+_UNARY = {"neg": operator.neg, "pos": operator.pos, "abs": operator.abs, "invert": operator.invert,
+          "int": int, "float": float, "complex": complex, "index": operator.index}
 
-for _name in ("neg", "pos", "abs", "invert"):
-    setattr(Variable, f"__{_name}__", (lambda n: lambda self: getattr(self._value, n)())(f"__{_name}__"))
+
+def _inplace(name: str, symbol: str):
+    def op(self: Variable, other: Any) -> Any:
+        raise NotImplementedError(
+            f"in-place operators on a {type(self).__name__} are not supported (`v {symbol}= x` would rebind "
+            f"the name to an array): write `v[...] {symbol}= x`")
+
+    op.__name__ = name
+    return op
+
+
+def _unary(fn: Callable[[Any], Any], name: str):
+    def op(self: Variable) -> Any:
+        return fn(self._value)
+
+    op.__name__ = name
+    return op
+
+
+for _name, (_fn, _symbol) in _BINARY.items():
+    setattr(Variable, f"__{_name}__", _binary(_fn, f"__{_name}__"))
+    setattr(Variable, f"__r{_name}__", _binary(_fn, f"__r{_name}__", reflected=True))
+    if _symbol is not None:
+        setattr(Variable, f"__i{_name}__", _inplace(f"__i{_name}__", _symbol))
+for _name, _fn in _COMPARE.items():
+    setattr(Variable, f"__{_name}__", _binary(_fn, f"__{_name}__"))
+for _name, _fn in _UNARY.items():
+    setattr(Variable, f"__{_name}__", _unary(_fn, f"__{_name}__"))
+
+
+def _round(self: Variable, ndigits: Any = None) -> Any:
+    return round(self._value) if ndigits is None else round(self._value, ndigits)
+
+
+Variable.__round__ = _round  # type: ignore[attr-defined]
+for _name in ("trunc", "floor", "ceil"):
+    setattr(Variable, f"__{_name}__", _unary(getattr(math, _name), f"__{_name}__"))
 
 
 def _unary_method(name: str):
