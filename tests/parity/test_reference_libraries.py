@@ -25,3 +25,33 @@ def test_jax_and_ember_share_jaxlib() -> None:
 
     x = np.arange(4.0, dtype=np.float32)
     np.testing.assert_allclose(np.asarray(ec.jit(f)(x)), np.asarray(jax.jit(f)(x)))
+
+
+def test_ember_jit_stays_right_when_jax_takes_over_the_dispatcher_flags() -> None:
+    """jaxlib imports jax on ember's first device-to-host copy when jax is installed, and jax then
+    owns the flags jaxlib's C++ dispatcher reads. ember's x64 and disable_jit must still hold."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import sys
+        import ember.core as ec, ember.core.numpy as jnp
+        float(jnp.ones(()))
+        assert "jax" in sys.modules, "jaxlib no longer imports jax here: this test checks nothing"
+        ec.config.update("enable_x64", True)
+        add = ec.jit(lambda x: x + 1)
+        results = [add(2 ** 40) for _ in range(3)]   # the C++ path would pass an int32 scalar
+        assert all(r.dtype == "int64" and int(r) == 2 ** 40 + 1 for r in results), results
+        ec.config.update("enable_x64", False)
+        calls = []
+        f = ec.jit(lambda x: (calls.append(1), x * 2)[1])
+        f(1.0); f(1.0)
+        assert len(calls) == 1, calls             # traced once, then served from the cache
+        ec.config.update("disable_jit", True)
+        f(1.0); f(1.0)
+        assert len(calls) == 3, calls             # disable_jit: the Python function runs each time
+        print("ok")
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-3000:]

@@ -193,3 +193,16 @@ def test_jit_as_method_passes_self_as_an_argument():
 def test_results_are_independent_of_argument_devices_on_one_device():
     f = ec.jit(lambda x: lax.reduce_sum(x, (0,)))
     assert float(f(ec.device_put(np.float32([1, 2, 3])))) == 6.0
+
+
+def test_captured_scalar_arrays_become_program_constants():
+    """A closed-over scalar array is written into the program (XLA can fold it), as a NumPy scalar
+    would be; a closed-over vector is still passed as an argument. Weak types survive."""
+    scale, offset = jnp.asarray(3.0), jnp.arange(3.0)
+    f = ec.jit(lambda x: x * scale + offset)
+    main = next(line for line in f.lower(jnp.ones(3)).as_text().splitlines() if "@main(" in line)
+    assert main.count("%arg") == 2, main   # the vector constant and x; the scalar is inlined
+    np.testing.assert_array_equal(np.asarray(f(jnp.ones(3))), [3.0, 4.0, 5.0])
+    _, f_jvp = ec.linearize(jnp.sin, 0.0)   # closes over cos(0.0), a weakly typed scalar
+    out = ec.jit(f_jvp)(2.0)
+    assert out.weak_type and float(out) == 2.0

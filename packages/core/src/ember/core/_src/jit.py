@@ -450,6 +450,8 @@ class JitFunction:
         out, entry = self._call_slow_with_entry(args, kwargs)
         if config.debug_nans:  # keep every call on the Python path, where outputs are checked
             return out, None, False
+        if not fast_dispatch.cpp_may_serve(enable_x64=config.enable_x64, disable_jit=config.disable_jit):
+            return out, None, False  # jax owns the dispatcher's flags and they differ from ember's
         return out, entry.fastpath(len(_dispatch_registry.flatten((args, kwargs))[0])), False
 
     def _trace(self, in_tree: Any, statics: tuple, avals: Sequence[ShapedArray]) -> tuple[ClosedJaxpr, Any]:

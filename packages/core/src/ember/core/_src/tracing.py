@@ -76,7 +76,13 @@ class JaxprTrace(Trace):
         if isinstance(x, np.generic) or (isinstance(x, np.ndarray) and x.ndim == 0):
             aval = get_aval(x)
             return Literal(np.asarray(x, dtype=aval.dtype), aval)
-        return self._constvar(x, get_aval(x))
+        aval = get_aval(x)
+        if not aval.shape and isinstance(aval.dtype, np.dtype) and hasattr(x, "__array__"):
+            # A captured scalar array is written into the program, as a NumPy scalar would be, so
+            # XLA can fold it instead of receiving it as an argument on every call.
+            value = np.asarray(x)
+            return Literal(value.item() if aval.weak_type else value, aval)  # a Python scalar stays weak
+        return self._constvar(x, aval)
 
     def _constvar(self, value: Any, aval: ShapedArray) -> Var:
         var = self._const_ids.get(id(value))

@@ -58,6 +58,7 @@ def _initialize() -> dict[str, Backend]:
         if _backends is not None:
             return _backends
         jaxlib_compat.install_sharding_hooks()
+        jaxlib_compat.settle_jax_lookups()
         wanted = None if config.platforms is None else {p.strip() for p in config.platforms.split(",")}
         result: dict[str, Backend] = {}
         if wanted is None or "cpu" in wanted:

@@ -13,8 +13,11 @@ jaxlib-private surface, so it lives here; if this jaxlib lacks any of it, ``avai
 False and jit uses its Python path.
 
 The states are process-wide in jaxlib. If jax is imported first, ember leaves jax's states in
-place and dispatches in Python. If jax is imported after ember, jax replaces them: ember keeps
-working, but its C++ path then reads jax's x64 flag, so do not enable x64 in only one of them.
+place and dispatches in Python. If jax is imported after ember (jaxlib itself imports it, when it
+is installed, on the first device-to-host copy), jax's states replace ember's: the C++ path then
+reads jax's x64 and disable-jit flags. ``cpp_may_serve`` tells jit whether those agree with
+ember's; where they do not, calls take the Python path, so a flag set in only one of the two
+libraries never runs a program with arguments of the other's types.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import collections
 import sys
 from typing import Any, Callable, Sequence
 
-__all__ = ["available", "make_cpp_jit", "fastpath_data", "set_tracing", "sync_config"]
+__all__ = ["available", "cpp_may_serve", "make_cpp_jit", "fastpath_data", "set_tracing", "sync_config"]
 
 _state: dict[str, Any] = {}
 
@@ -73,6 +76,25 @@ def sync_config(*, disable_jit: bool, enable_x64: bool, debug_nans: bool) -> Non
         _state["disable"].set_global(bool(disable_jit))
         _state["x64"].set_global(bool(enable_x64))
         _state["debug_nans"].set_global(bool(debug_nans))
+        if "jax" in sys.modules:  # ember's disable flag is no longer read: drop what C++ would serve
+            _state["cache"].clear()
+
+
+def cpp_may_serve(*, enable_x64: bool, disable_jit: bool) -> bool:
+    """Whether jaxlib's C++ cache may run ember's compiled programs with the flags it reads now.
+
+    Always while the states are ember's. Once jax has replaced them, only while jax's x64 and
+    disable-jit flags equal ember's: jaxlib converts Python scalars by jax's x64 flag, and a
+    program compiled under ember's must receive what it was compiled for.
+    """
+    jax = sys.modules.get("jax")
+    if jax is None:
+        return True
+    try:
+        return (bool(jax.config.jax_enable_x64) == enable_x64 and not disable_jit
+                and not bool(jax.config.jax_disable_jit))
+    except AttributeError:  # a jax whose flags ember cannot read: stay on the Python path
+        return False
 
 
 def set_tracing(active: bool) -> None:
