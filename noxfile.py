@@ -154,6 +154,7 @@ def bench(session: nox.Session) -> None:
     for script in scripts:
         session.log(f"--- {script.relative_to(ROOT)}")
         session.run("python", str(script.relative_to(ROOT)), *session.posargs)
+    session.run("python", "benchmarks/collect_results.py")  # every report into benchmarks/RESULTS.md
 
 
 @nox.session(python=REFERENCE_PYTHON)
