@@ -74,3 +74,21 @@ def test_tracers_are_not_hashable():
 def test_shape_errors_are_raised_at_trace_time_with_the_shapes():
     with pytest.raises(ValueError, match=r"shapes \(3,\), \(4,\) cannot be broadcast together"):
         ec.jit(lambda a, b: a + b)(np.ones(3, np.float32), np.ones(4, np.float32))
+
+
+def test_tracers_are_instances_of_array_as_in_jax():
+    seen = []
+
+    def record(x):
+        seen.append(isinstance(x, ec.Array))
+        return x.sum()
+
+    x = jnp.ones(3)
+    ec.jit(record)(x)
+    ec.grad(record)(x)
+    ec.vmap(record)(jnp.ones((2, 3)))
+    ec.eval_shape(record, ec.ShapeDtypeStruct((3,), jnp.float32))
+    assert seen == [True, True, True, True]
+    assert isinstance(x, ec.Array) and type(x) is ec.Array
+    assert not isinstance(np.ones(3), ec.Array) and not isinstance(1.0, ec.Array)
+    assert not isinstance(ec.ShapeDtypeStruct((3,), jnp.float32), ec.Array)

@@ -13,7 +13,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from . import runtime
-from .core import ShapedArray, dtype_short_name, plain_operand_types
+from .core import ShapedArray, Tracer, dtype_short_name, plain_operand_types
 from .runtime import transfer
 
 __all__ = ["Array", "from_buffer"]
@@ -26,8 +26,21 @@ class DeletedBufferError(RuntimeError):
 _NOT_GIVEN: Any = object()
 
 
-class Array:
+class _ArrayType(type):
+    """``isinstance(x, Array)`` also holds for the tracers that stand for arrays inside
+    transformations, as ``isinstance(x, jax.Array)`` does in JAX, so user code that checks for
+    arrays behaves alike inside and outside ``jit``/``grad``/``vmap``. ember's own code tests
+    ``type(x) is Array`` where it needs a value on a device."""
+
+    def __instancecheck__(cls, obj: Any) -> bool:  # not called for an exact Array (Python's fast path)
+        return type.__instancecheck__(cls, obj) or isinstance(obj, Tracer)
+
+
+class Array(metaclass=_ArrayType):
     """An n-d array on a device. Create one with ``ec.numpy.asarray`` or ``ec.device_put``.
+
+    Inside a transformation the values are tracers, and ``isinstance(x, Array)`` holds for them
+    too (as for ``jax.Array``).
 
     >>> import ember.core as ec
     >>> x = ec.numpy.arange(3.0)

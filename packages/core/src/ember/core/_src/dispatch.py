@@ -33,7 +33,7 @@ def default_device() -> Any:
 def to_array(x: Any, *, dtype: Any = None, weak_type: bool | None = None, device: Any = None,
              committed: bool = False) -> Array:
     """Put a host value (NumPy array, scalar, nested list of numbers) on ``device``."""
-    if isinstance(x, Array):
+    if type(x) is Array:
         if dtype is not None and x.dtype != dtype:
             raise TypeError("to_array: use astype to change an Array's dtype")
         if device is not None:
@@ -90,7 +90,7 @@ def device_put(x: Any, device: Any = None) -> Any:
 
 
 def _put_with_sharding(leaf: Any, sharding: Any) -> Array:
-    if isinstance(leaf, Array):
+    if type(leaf) is Array:
         arr = leaf
     else:
         arr = None
@@ -116,9 +116,9 @@ def device_get(x: Any) -> Any:
 
     leaves, treedef = flatten(x)
     for leaf in leaves:  # start every copy before waiting for any
-        if isinstance(leaf, Array):
+        if type(leaf) is Array:
             leaf.copy_to_host_async()
-    return treedef.unflatten([np.asarray(leaf) if isinstance(leaf, Array) else leaf for leaf in leaves])
+    return treedef.unflatten([np.asarray(leaf) if type(leaf) is Array else leaf for leaf in leaves])
 
 
 def block_until_ready(x: Any) -> Any:
@@ -131,7 +131,7 @@ def block_until_ready(x: Any) -> Any:
     """
     from .tree import leaves
 
-    bufs = [leaf._checked_buf() for leaf in leaves(x) if isinstance(leaf, Array)]
+    bufs = [leaf._checked_buf() for leaf in leaves(x) if type(leaf) is Array]
     if bufs:
         transfer.block_until_ready(bufs)
     return x
@@ -325,7 +325,7 @@ def _meshes_in(jaxpr: Any, in_shardings: Sequence[Any]) -> list[Any]:
 
 
 def _const_buffer(value: Any, aval: ShapedArray, device: Any) -> Any:
-    if isinstance(value, Array):
+    if type(value) is Array:
         buf = value._checked_buf()
         return buf if transfer.device_of(buf) == device else transfer.copy_to_device(buf, device)
     return transfer.put(np.asarray(value, dtype=aval.dtype), aval, device)

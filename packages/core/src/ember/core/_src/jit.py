@@ -608,7 +608,7 @@ def _to_jit_arg(x: Any, name: str) -> Array:
                         "eval_shape, not for calls")
     if hasattr(x, "__jax_array__"):  # an array stand-in: its array is the argument
         x = x.__jax_array__()
-        if isinstance(x, Array):
+        if type(x) is Array:
             return x
     try:
         return to_array(x)
@@ -761,7 +761,7 @@ def _shard_arg_fallback(x: Any, sharding: Any, layout: Any) -> Any:
     target = sharding_for_cpp(sharding)
     if isinstance(x, runtime_ArrayImpl):
         x = from_buffer(x, x.aval)
-    elif not isinstance(x, Array):
+    elif type(x) is not Array:
         x = to_array(x)
     return reshard_buffer(x, target)
 

@@ -340,7 +340,7 @@ def full_like(a: Any, fill_value: Any, dtype: Any = None, shape: Any = None, *, 
     [2, 2, 2]
     """
     s, d, weak = _like(a, dtype, shape)
-    if device is None and shape is None and isinstance(a, Array) and a.sharding.num_devices > 1:
+    if device is None and shape is None and type(a) is Array and a.sharding.num_devices > 1:
         device = a.sharding  # like JAX: the result is laid out as ``a`` is
     if not isinstance(fill_value, (Array, Tracer)) and np.ndim(fill_value) == 0:
         host = np.array(fill_value).astype(d) if not isinstance(fill_value, _py_scalars) else np.array(fill_value, d)
