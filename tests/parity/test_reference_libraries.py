@@ -37,8 +37,14 @@ def test_ember_jit_stays_right_when_jax_takes_over_the_dispatcher_flags() -> Non
     code = textwrap.dedent("""
         import sys
         import ember.core as ec, ember.core.numpy as jnp
+        traces = []
+        double = ec.jit(lambda x: (traces.append(1), x * 2)[1])
+        x = jnp.arange(3.0)
+        double(x)
         float(jnp.ones(()))
         assert "jax" in sys.modules, "jaxlib no longer imports jax here: this test checks nothing"
+        double(x); double(x)
+        assert len(traces) == 1, traces           # not compiled again once jax is imported
         ec.config.update("enable_x64", True)
         add = ec.jit(lambda x: x + 1)
         results = [add(2 ** 40) for _ in range(3)]   # the C++ path would pass an int32 scalar

@@ -206,3 +206,14 @@ def test_captured_scalar_arrays_become_program_constants():
     _, f_jvp = ec.linearize(jnp.sin, 0.0)   # closes over cos(0.0), a weakly typed scalar
     out = ec.jit(f_jvp)(2.0)
     assert out.weak_type and float(out) == 2.0
+
+
+def test_weak_and_strong_arguments_of_one_shape_get_their_own_programs():
+    """The C++ cache keys each argument by its buffer's dtype, shape and weak type: a weakly typed
+    f32 scalar added to bf16 stays bf16, a strong one promotes to f32, call after call."""
+    add = ec.jit(lambda x, y: x + y)
+    y = jnp.ones(2, dtype=jnp.bfloat16)
+    strong, weak = jnp.asarray(2.0, dtype=jnp.float32), ec.jit(lambda: 2.0)()
+    assert weak.weak_type and not strong.weak_type
+    for _ in range(3):
+        assert [add(strong, y).dtype, add(weak, y).dtype] == [jnp.float32, jnp.bfloat16]

@@ -56,14 +56,15 @@ class Array(metaclass=_ArrayType):
     _committed: bool
 
     def __init__(self, _buf: Any = _NOT_GIVEN, aval: Any = _NOT_GIVEN) -> None:
-        # Only jit's C++ dispatcher calls this, as Array(_buf=..., aval=...), once per output leaf:
+        # Only jit's C++ dispatcher calls this, as Array(_buf=...), once per output leaf:
         # it is on the dispatch fast path, so it stays minimal.
-        if aval is _NOT_GIVEN:
+        try:
+            self.aval = _buf.aval if aval is _NOT_GIVEN else aval  # jaxlib keeps the aval it was given
+        except AttributeError:
             raise TypeError(
                 "ember Arrays are not created directly; use ec.numpy.asarray(x) or ec.device_put(x)"
-            )
+            ) from None
         self._buf = _buf
-        self.aval = aval
         self._committed = False
 
     # -- basic properties --

@@ -35,7 +35,10 @@ _registry = tree_util.registry
 _dispatch_registry = tree_util.dispatch_registry
 
 
-_dispatch_registry_ready = _dispatch_registry.register_dataclass_node(Array, ["_buf"], ["aval"])
+# An Array is a node whose only child is its buffer: no metadata, so the C++ argument signature
+# hashes no Python objects (the buffer's shape, dtype and weak type are in it already) and an
+# output Array takes its aval from its buffer.
+_dispatch_registry_ready = _dispatch_registry.register_dataclass_node(Array, ["_buf"], [])
 def _sync(**changed: Any) -> None:
     flags = dict(disable_jit=config.disable_jit, enable_x64=config.enable_x64, debug_nans=config.debug_nans)
     flags.update(changed)
@@ -384,7 +387,7 @@ class JitFunction:
         leaves, in_tree = _registry.flatten((dyn_args, dyn_kwargs))
         arrays = [x if type(x) is Array else _to_jit_arg(x, self._name) for x in leaves]
         avals = [a.aval for a in arrays]
-        key = (in_tree, statics, *[(a.aval, a._checked_buf()._sharding) for a in arrays])
+        key = (in_tree, statics, *[(a.aval, transfer.placement_key(a._checked_buf()._sharding)) for a in arrays])
         entry = self._cache.get(key)
         if entry is None:
             entry = self._compile(in_tree, statics, avals, dyn_args, arrays,

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from jaxlib import _jax
 
-__all__ = ["single_device_sharding", "put", "fetch", "copy_to_device"]
+__all__ = ["single_device_sharding", "put", "fetch", "copy_to_device", "placement_key"]
 
 _shardings: dict[Any, Any] = {}
 _single_device: list[bool] = []
@@ -74,3 +74,17 @@ def device_of(buffer: Any) -> Any:
 
 def block_until_ready(buffers: list[Any]) -> None:
     _jax.batched_block_until_ready(buffers)
+
+
+def placement_key(sharding: Any) -> Any:
+    """A cache key for where a buffer lives, stable for the life of the process.
+
+    jaxlib's sharding objects hash by identity until jax is imported, which patches value-based
+    hashing onto them, so a key holding the object would miss once jax arrives (jaxlib imports it
+    on the first device-to-host copy where it is installed) and every jitted function would be
+    compiled again. A single device is keyed by the device itself.
+    """
+    if type(sharding) is _jax.SingleDeviceSharding:
+        return sharding._device, sharding._memory_kind
+    return sharding
+
