@@ -1,4 +1,4 @@
-"""ember.optim vs Optax on the same optimizer updates, each library in its own process.
+"""ember.optim vs Optax on the same optimizer updates, the two libraries alternating in one process.
 
     python benchmarks/bench_optim.py            # ember (ember-core, ember-optim) and optax must be importable
     python benchmarks/bench_optim.py --quick    # fewer repetitions
@@ -6,20 +6,20 @@
 Workloads: one optimizer step (update + apply_updates) on a 10M-parameter tree of 100 leaves,
 jitted and eager, for `adamw` and for `chain(clip_by_global_norm, adamw(warmup_cosine_decay))`.
 Prints a markdown table (times in ms, ember / Optax ratios: below 1.0 means ember is faster) and
-writes it to benchmarks/optim_results.md. The two libraries alternate over several rounds and
-each workload keeps its best time, so that load from other processes weighs less.
+writes it to benchmarks/optim_results.md. Both libraries run in one process (ember imported
+first, as a user of both would) on the same host data; each workload is timed for ember, then
+for Optax, over several rounds, and keeps its best time, so that load from other processes and
+process-to-process differences in memory placement weigh less.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import subprocess
-import sys
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 
@@ -38,7 +38,8 @@ def _timeit(fn, number: int, repeat: int) -> float:
     return min(samples)   # the least disturbed sample: the machine may be shared
 
 
-def run_workloads(lib: str, quick: bool) -> dict[str, float]:
+def prepare_workloads(lib: str) -> dict[str, Any]:
+    """The workloads of ``lib`` as zero-argument callables that run one step and wait for it."""
     import numpy as np
 
     if lib == "ember":
@@ -66,8 +67,7 @@ def run_workloads(lib: str, quick: bool) -> dict[str, float]:
                                                    opt_lib.adamw(schedule, weight_decay=1e-4)),
     }
     block = ec.block_until_ready
-    repeat = 3 if quick else 7
-    results: dict[str, float] = {}
+    workloads: dict[str, Any] = {}
     for name, opt in optimizers.items():
         def step(params, state, grads, opt=opt):
             updates, state = opt.update(grads, state, params)
@@ -75,22 +75,9 @@ def run_workloads(lib: str, quick: bool) -> dict[str, float]:
 
         state = opt.init(params)
         jitted = ec.jit(step)
-        block(jitted(params, state, grads))
-        results[f"{name}: jitted step (ms)"] = _timeit(
-            lambda f=jitted, s=state: block(f(params, s, grads)), 5 if quick else 10, repeat) * 1e3
-        block(step(params, state, grads))
-        results[f"{name}: eager step (ms)"] = _timeit(
-            lambda f=step, s=state: block(f(params, s, grads)), 1 if quick else 3, repeat) * 1e3
-    return results
-
-
-def _child(lib: str, quick: bool) -> dict[str, float]:
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    out = subprocess.run([sys.executable, __file__, "--child", lib] + (["--quick"] if quick else []),
-                         capture_output=True, text=True, env=env, timeout=3600)
-    if out.returncode != 0:
-        raise RuntimeError(f"{lib} benchmark failed:\n{out.stderr[-4000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+        workloads[f"{name}: jitted step (ms)"] = lambda f=jitted, s=state: block(f(params, s, grads))
+        workloads[f"{name}: eager step (ms)"] = lambda f=step, s=state: block(f(params, s, grads))
+    return workloads
 
 
 def _versions() -> str:
@@ -106,19 +93,19 @@ def _versions() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--child")
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--rounds", type=int, default=2, help="alternating runs of each library")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating timings of each workload")
     args = parser.parse_args()
-    if args.child:
-        print(json.dumps(run_workloads(args.child, args.quick)))
-        return
-    ember: dict[str, float] = {}
-    optax: dict[str, float] = {}
+    suites = {"ember": prepare_workloads("ember"), "optax": prepare_workloads("optax")}
+    repeat = 3 if args.quick else 7
+    best: dict[str, dict[str, float]] = {"ember": {}, "optax": {}}
     for _ in range(args.rounds):
-        for lib, best in (("ember", ember), ("optax", optax)):
-            for key, value in _child(lib, args.quick).items():
-                best[key] = min(value, best.get(key, float("inf")))
+        for key in suites["ember"]:
+            number = (5 if args.quick else 10) if "jitted" in key else (1 if args.quick else 3)
+            for lib in ("ember", "optax"):
+                t = _timeit(suites[lib][key], number, repeat) * 1e3
+                best[lib][key] = min(t, best[lib].get(key, float("inf")))
+    ember, optax = best["ember"], best["optax"]
     try:
         load = f", load average {os.getloadavg()[0]:.1f}"
     except OSError:
@@ -126,7 +113,7 @@ def main() -> None:
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs{load}, Python {platform.python_version()}; "
         f"{_versions()}",
-        f"Tree: {N_LEAVES} leaves, 9,944,800 float32 parameters; best of {args.rounds} alternating rounds; times in ms.",
+        f"Tree: {N_LEAVES} leaves, 9,944,800 float32 parameters; best of {args.rounds} rounds, the two libraries alternating in one process; times in ms.",
         "",
         "| workload | ember | Optax | ember / Optax |",
         "| --- | ---: | ---: | ---: |",
