@@ -197,15 +197,54 @@ def test_results_are_independent_of_argument_devices_on_one_device():
 
 def test_captured_scalar_arrays_become_program_constants():
     """A closed-over scalar array is written into the program (XLA can fold it), as a NumPy scalar
-    would be; a closed-over vector is still passed as an argument. Weak types survive."""
+    would be. Weak types survive."""
     scale, offset = jnp.asarray(3.0), jnp.arange(3.0)
     f = ec.jit(lambda x: x * scale + offset)
     main = next(line for line in f.lower(jnp.ones(3)).as_text().splitlines() if "@main(" in line)
-    assert main.count("%arg") == 2, main   # the vector constant and x; the scalar is inlined
+    assert main.count("%arg") == 1, main   # x alone: the scalar is inlined, the small vector embedded
     np.testing.assert_array_equal(np.asarray(f(jnp.ones(3))), [3.0, 4.0, 5.0])
     _, f_jvp = ec.linearize(jnp.sin, 0.0)   # closes over cos(0.0), a weakly typed scalar
     out = ec.jit(f_jvp)(2.0)
     assert out.weak_type and float(out) == 2.0
+
+
+def _main_signature(f, *args):
+    return next(line for line in f.lower(*args).as_text().splitlines() if "@main(" in line)
+
+
+def test_captured_arrays_up_to_the_limit_are_embedded_larger_ones_are_arguments():
+    """As in JAX, arrays a function closes over are written into its program (XLA folds them and
+    keeps loop-invariant ones in loops); above ``embedded_constants_max_bytes`` they are passed
+    as arguments instead. The numbers are the same either way, eagerly, jitted and with donation."""
+    rng = np.random.default_rng(0)
+    small_np = rng.normal(size=(4, 4)).astype(np.float32)          # 64 bytes
+    large_np = rng.normal(size=(64, 4)).astype(np.float32)         # 1024 bytes
+    small, large = jnp.asarray(small_np), jnp.asarray(large_np)
+    x_np = rng.normal(size=(4,)).astype(np.float32)
+    expected = small_np @ x_np + (large_np @ x_np).sum()
+
+    def make():
+        return ec.jit(lambda x: small @ x + (large @ x).sum(), donate_argnums=0)
+
+    limit = ec.config.read("embedded_constants_max_bytes")
+    try:
+        ec.config.update("embedded_constants_max_bytes", 512)
+        f = make()
+        signature = _main_signature(f, jnp.ones(4))
+        assert signature.count("%arg") == 2 and "tensor<64x4xf32>" in signature, signature
+        np.testing.assert_allclose(np.asarray(f(jnp.asarray(x_np))), expected, rtol=1e-5)
+        np.testing.assert_allclose(np.asarray(f(jnp.asarray(x_np))), expected, rtol=1e-5)  # C++ cache hit
+        ec.config.update("embedded_constants_max_bytes", 0)       # every non-scalar is an argument
+        g = make()
+        assert _main_signature(g, jnp.ones(4)).count("%arg") == 3
+        np.testing.assert_allclose(np.asarray(g(jnp.asarray(x_np))), expected, rtol=1e-5)
+    finally:
+        ec.config.update("embedded_constants_max_bytes", limit)
+    h = make()                                                     # the default (1 MiB): both written in
+    assert _main_signature(h, jnp.ones(4)).count("%arg") == 1
+    np.testing.assert_allclose(np.asarray(h(jnp.asarray(x_np))), expected, rtol=1e-5)
+    with pytest.raises(ValueError, match="embedded_constants_max_bytes.*non-negative int, got -1"):
+        ec.config.update("embedded_constants_max_bytes", -1)
 
 
 def test_weak_and_strong_arguments_of_one_shape_get_their_own_programs():

@@ -209,6 +209,22 @@ def test_repeated_spmd_calls_with_consts_unused_and_single_device_arguments(mesh
         np.testing.assert_allclose(np.asarray(f(w, unused, x)), [[0.0, 4.0, 8.0, 12.0]])
 
 
+@pytest.mark.parametrize("limit", [0, 1 << 20])
+def test_spmd_programs_with_embedded_and_argument_consts(mesh, limit):
+    """Closed-over arrays passed as replicated arguments (limit 0) or written into the SPMD
+    program (the default) give the same numbers, on the first call and on C++ cache hits."""
+    x_sharded = ec.device_put(X, NamedSharding(mesh, P("data", None)))
+    c, m = jnp.arange(4.0), jnp.asarray(np.eye(4, dtype=np.float32) * 2)
+    saved = ec.config.read("embedded_constants_max_bytes")
+    try:
+        ec.config.update("embedded_constants_max_bytes", limit)
+        f = ec.jit(lambda x: (x @ m) * c)
+        for _ in range(3):
+            np.testing.assert_allclose(np.asarray(f(x_sharded)), (X @ (np.eye(4) * 2)) * np.arange(4.0))
+    finally:
+        ec.config.update("embedded_constants_max_bytes", saved)
+
+
 def test_is_fully_replicated_is_a_property_and_is_equivalent_to(mesh):
     replicated, rows = NamedSharding(mesh, P()), NamedSharding(mesh, P("data"))
     assert replicated.is_fully_replicated is True and rows.is_fully_replicated is False

@@ -97,6 +97,25 @@ def _as_optional_positive_int(name: str) -> Callable[[Any], int | None]:
     return check
 
 
+def _as_non_negative_int(name: str) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"config flag {name!r} expects a non-negative int, got {value!r}")
+        return value
+
+    return check
+
+
+def _env_non_negative_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return _as_non_negative_int(name)(int(value))
+    except ValueError:
+        raise ValueError(f"environment variable {name} must be a non-negative integer, got {value!r}") from None
+
+
 def _as_optional_str(name: str) -> Callable[[Any], str | None]:
     def check(value: Any) -> str | None:
         if value is None:
@@ -128,3 +147,9 @@ config.define("compilation_cache_dir", os.environ.get("EMBER_COMPILATION_CACHE_D
               _as_optional_str("compilation_cache_dir"))
 config.define("debug_nans", _env_bool("EMBER_DEBUG_NANS", False), _as_bool("debug_nans"))
 config.define("disable_jit", _env_bool("EMBER_DISABLE_JIT", False), _as_bool("disable_jit"))
+# Arrays a jitted function closes over are written into its program up to this size (XLA can then
+# fold them and keep loop-invariant ones inside loops, as JAX's programs do); larger ones are
+# passed to the executable as arguments, so the program text and the executable stay small.
+config.define("embedded_constants_max_bytes",
+              _env_non_negative_int("EMBER_EMBEDDED_CONSTANTS_MAX_BYTES", 1 << 20),
+              _as_non_negative_int("embedded_constants_max_bytes"))

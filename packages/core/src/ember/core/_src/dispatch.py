@@ -19,6 +19,7 @@ from .core import Primitive, ShapedArray, Tracer, get_aval
 from .jaxpr import ClosedJaxpr, Jaxpr, JaxprEqn, Var, subjaxprs
 from .lowering import lower_jaxpr
 from .runtime import transfer
+from .tree import leaves as tree_leaves
 
 __all__ = ["Executable", "compile_jaxpr", "apply_primitive", "to_array", "default_device", "device_put"]
 
@@ -129,9 +130,7 @@ def block_until_ready(x: Any) -> Any:
     >>> out["y"].tolist()
     [2.0, 2.0, 2.0]
     """
-    from .tree import leaves
-
-    bufs = [leaf._checked_buf() for leaf in leaves(x) if type(leaf) is Array]
+    bufs = [leaf._checked_buf() for leaf in tree_leaves(x) if type(leaf) is Array]
     if bufs:
         transfer.block_until_ready(bufs)
     return x
@@ -245,9 +244,9 @@ def compile_jaxpr(closed: ClosedJaxpr, device: Any, *, donated: Sequence[bool] =
     lowered = lower_jaxpr(closed, name=name, platform=device.platform, donated=donated_all)
     loaded = runtime.compile_program(backend.client, lowered.text, runtime.CompileSpec([device]),
                                      host_callbacks=lowered.host_callbacks, module=lowered.module)
-    const_bufs = [_const_buffer(c, v.aval, device) for c, v in zip(closed.consts, closed.jaxpr.constvars)]
+    const_bufs = [_const_buffer(c, v.aval, device) for c, v in _const_args(closed, lowered)]
     in_avals = [v.aval for v in closed.jaxpr.invars]
-    return Executable(loaded, closed.out_avals, in_avals, device, const_bufs, lowered, donated_all)
+    return Executable(loaded, closed.out_avals, in_avals, device, const_bufs, lowered, _args_only(donated_all, lowered))
 
 
 def compile_spmd(closed: ClosedJaxpr, devices: Sequence[Any], in_shardings: Sequence[Any],
@@ -278,10 +277,22 @@ def compile_spmd(closed: ClosedJaxpr, devices: Sequence[Any], in_shardings: Sequ
     final_out = [s if s is not None else _as_named(h, a.ndim, meshes, devices)
                  for s, h, a in zip(out_shardings, chosen, closed.out_avals)]
     const_bufs = [put_sharded(np.asarray(c, dtype=v.aval.dtype), v.aval, replicated)
-                  for c, v in zip(closed.consts, closed.jaxpr.constvars)]
+                  for c, v in _const_args(closed, lowered)]
     in_avals = [v.aval for v in closed.jaxpr.invars]
-    return Executable(loaded, closed.out_avals, in_avals, devices[0], const_bufs, lowered, donated_all,
+    return Executable(loaded, closed.out_avals, in_avals, devices[0], const_bufs, lowered,
+                      _args_only(donated_all, lowered),
                       devices=devices, in_shardings=list(in_shardings), out_shardings=final_out)
+
+
+def _const_args(closed: ClosedJaxpr, lowered: Any) -> list[tuple[Any, Any]]:
+    """(value, var) of the consts the lowered program takes as leading arguments."""
+    return [(c, v) for c, v, as_arg in zip(closed.consts, closed.jaxpr.constvars, lowered.const_args) if as_arg]
+
+
+def _args_only(donated: tuple[bool, ...], lowered: Any) -> tuple[bool, ...]:
+    """``donated`` (every const, then the arguments) without the consts written into the program."""
+    keep = list(lowered.const_args) + [True] * (len(donated) - len(lowered.const_args))
+    return tuple(d for d, k in zip(donated, keep) if k)
 
 
 def _as_named(hlo: Any, ndim: int, meshes: Sequence[Any], devices: Sequence[Any]) -> Any:

@@ -204,10 +204,16 @@ def jaxpr_subcomp(ctx: ModuleContext, jaxpr: Jaxpr, consts: Sequence[ir.Value],
 def lower_function(ctx: ModuleContext, name: str, closed: ClosedJaxpr, *, public: bool = False,
                    arg_attrs: Sequence[dict[str, ir.Attribute]] | None = None,
                    result_attrs: Sequence[dict[str, ir.Attribute]] | None = None,
-                   consts_as_args: bool = True) -> Any:
-    """Emit ``closed`` as a function ``name(consts..., args...) -> results``."""
+                   const_args: bool | Sequence[bool] = True) -> Any:
+    """Emit ``closed`` as a function ``name(const args..., args...) -> results``.
+
+    ``const_args`` says which of the jaxpr's consts are leading arguments (all, none, or one flag
+    per const); the others are written into the function as constants.
+    """
     jaxpr = closed.jaxpr
-    const_avals = [v.aval for v in jaxpr.constvars] if consts_as_args else []
+    if isinstance(const_args, bool):
+        const_args = [const_args] * len(jaxpr.constvars)
+    const_avals = [v.aval for v, as_arg in zip(jaxpr.constvars, const_args) if as_arg]
     in_types = [ir_type(a) for a in const_avals + jaxpr.in_avals]
     out_types = [ir_type(a) for a in jaxpr.out_avals]
     with ir.InsertionPoint(ctx.module.body):
@@ -220,14 +226,22 @@ def lower_function(ctx: ModuleContext, name: str, closed: ClosedJaxpr, *, public
     block = function.add_entry_block()
     with ir.InsertionPoint(block):
         args = list(block.arguments)
-        n_consts = len(const_avals)
-        if consts_as_args:
-            consts = args[:n_consts]
-        else:
-            consts = [constant(np.asarray(c), v.aval) for c, v in zip(closed.consts, jaxpr.constvars)]
-        outs = jaxpr_subcomp(ctx, jaxpr, consts, args[n_consts:])
+        n_const_args = len(const_avals)
+        leading = iter(args[:n_const_args])
+        consts = [next(leading) if as_arg else constant(np.asarray(c), v.aval)
+                  for c, v, as_arg in zip(closed.consts, jaxpr.constvars, const_args)]
+        outs = jaxpr_subcomp(ctx, jaxpr, consts, args[n_const_args:])
         func_dialect.ReturnOp(outs)
     return function
+
+
+def consts_passed_as_args(closed: ClosedJaxpr) -> list[bool]:
+    """Which of a top-level program's consts (arrays the function closes over) its executable
+    takes as arguments: those above ``config.embedded_constants_max_bytes``. The rest are
+    written into the program, where XLA can fold them, as JAX does."""
+    from .config import config
+    limit = config.embedded_constants_max_bytes
+    return [v.aval.size * v.aval.dtype.itemsize > limit for v in closed.jaxpr.constvars]
 
 
 def call_jaxpr(rule_ctx: RuleContext, closed: ClosedJaxpr, args: Sequence[ir.Value], name: str) -> list[ir.Value]:
@@ -237,7 +251,7 @@ def call_jaxpr(rule_ctx: RuleContext, closed: ClosedJaxpr, args: Sequence[ir.Val
     entry = ctx.function_cache.get(key)
     if entry is None:
         fname = ctx.unique_name(name)
-        lower_function(ctx, fname, closed, consts_as_args=False)
+        lower_function(ctx, fname, closed, const_args=False)
         entry = ctx.function_cache[key] = (fname, closed)  # closed keeps id(closed.jaxpr) valid
     fname = entry[0]
     out_types = [ir_type(a) for a in closed.out_avals]
@@ -252,7 +266,7 @@ class LoweredModule:
     module: ir.Module
     text: str
     host_callbacks: list[Any]
-    num_consts: int
+    const_args: list[bool]  # per const of the jaxpr: a leading argument (True) or written in (False)
     context: ModuleContext
 
 
@@ -260,14 +274,23 @@ def lower_jaxpr(closed: ClosedJaxpr, *, name: str = "main", platform: str = "cpu
                 donated: Sequence[bool] | None = None, num_partitions: int = 1,
                 arg_shardings: Sequence[str | None] | None = None,
                 result_shardings: Sequence[str | None] | None = None) -> LoweredModule:
-    """Lower a closed jaxpr to a StableHLO module whose ``main`` takes (consts..., args...).
+    """Lower a closed jaxpr to a StableHLO module whose ``main`` takes (const args..., args...).
 
-    ``donated[i]`` marks argument ``i`` (counting consts first) as donated: it is aliased to an
+    Small consts are written into the program and large ones are leading arguments
+    (``consts_passed_as_args``; the result's ``const_args`` says which). ``donated``,
+    ``arg_shardings`` count every const first, then the arguments; entries for consts written
+    into the program are dropped. ``donated[i]`` marks an argument as donated: it is aliased to an
     output of the same type when there is one, else offered to XLA as a buffer donor.
     """
     ctx = ModuleContext(platform=platform, num_partitions=num_partitions)
     jaxpr = closed.jaxpr
-    in_avals = [v.aval for v in jaxpr.constvars] + jaxpr.in_avals
+    const_args = consts_passed_as_args(closed)
+    keep = const_args + [True] * len(jaxpr.invars)
+    if donated is not None:
+        donated = [d for d, k in zip(donated, keep) if k]
+    if arg_shardings is not None:
+        arg_shardings = [s for s, k in zip(arg_shardings, keep) if k]
+    in_avals = [v.aval for v, as_arg in zip(jaxpr.constvars, const_args) if as_arg] + jaxpr.in_avals
     arg_attrs: list[dict[str, ir.Attribute]] = [{} for _ in in_avals]
     result_attrs: list[dict[str, ir.Attribute]] = [{} for _ in jaxpr.outvars]
     with ctx.context, ir.Location.unknown(ctx.context):
@@ -287,11 +310,11 @@ def lower_jaxpr(closed: ClosedJaxpr, *, name: str = "main", platform: str = "cpu
         ctx.module.operation.attributes["sym_name"] = ir.StringAttr.get(_module_name(name))
         lower_function(ctx, "main", closed, public=True,
                        arg_attrs=arg_attrs if any(arg_attrs) else None,
-                       result_attrs=result_attrs if any(result_attrs) else None)
+                       result_attrs=result_attrs if any(result_attrs) else None, const_args=const_args)
         if not ctx.module.operation.verify():
             raise LoweringError(f"lowered module failed verification:\n{ctx.module}")
         text = ctx.module.operation.get_asm(enable_debug_info=False)
-    return LoweredModule(ctx.module, text, ctx.host_callbacks, len(jaxpr.constvars), ctx)
+    return LoweredModule(ctx.module, text, ctx.host_callbacks, const_args, ctx)
 
 
 def _module_name(name: str) -> str:
