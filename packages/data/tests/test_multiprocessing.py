@@ -1,6 +1,7 @@
 import gc
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import pytest
 from ember_data_testing import assert_tree_equal, normalize, pid_alive
 
 import ember.data as ed
+from ember.data._src import multiprocessing as mp_lib
 from ember.data._src import shm
 
 
@@ -181,7 +183,10 @@ def test_killed_worker_is_a_clear_error():
 
 
 _CTRL_C_SCRIPT = textwrap.dedent("""
-    import os, sys, time
+    import os, signal, sys, time
+    # A test run started in the background by a non-interactive shell (`pytest ... &`) passes
+    # on an ignored SIGINT, which Python keeps ignored: the child would never see this Ctrl-C.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     import numpy as np
     import ember.data as ed
     ds = ed.MapDataset.range(10**9).map(lambda x: np.full(1000, x)).batch(4).to_iter_dataset()
@@ -196,10 +201,14 @@ _CTRL_C_SCRIPT = textwrap.dedent("""
 def test_ctrl_c_leaves_no_orphans_or_shared_memory():
     proc = subprocess.Popen([sys.executable, "-c", _CTRL_C_SCRIPT], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    line = proc.stdout.readline().split()
-    pids, prefix = [int(p) for p in line[:-1]], line[-1]
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
+    try:
+        assert select.select([proc.stdout], [], [], 120)[0], "the child never started its workers"
+        line = proc.stdout.readline().split()
+        pids, prefix = [int(p) for p in line[:-1]], line[-1]
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()  # a no-op unless the test failed; never leave it running
     assert proc.returncode != 0 and "KeyboardInterrupt" in err
     for _ in range(50):  # reparented workers are reaped by init; give it a moment
         if not any(pid_alive(p) for p in pids):
@@ -207,6 +216,40 @@ def test_ctrl_c_leaves_no_orphans_or_shared_memory():
         time.sleep(0.1)
     assert not any(pid_alive(p) for p in pids)
     assert not shm.list_prefix(prefix)
+
+
+def test_ctrl_c_while_closing_still_stops_workers_and_removes_shared_memory(monkeypatch):
+    it = iter(ed.MapDataset.range(1000).to_iter_dataset().mp_prefetch(_opts(2)))
+    next(it)
+    pids, prefix = it._owned_pool.pids, it._owned_pool.prefix
+    assert shm.list_prefix(prefix)
+
+    def interrupted(conns):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mp_lib, "_ask_to_stop", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        it.close()
+    assert not any(pid_alive(p) for p in pids)
+    assert not shm.list_prefix(prefix)
+
+
+def test_freeing_a_chunk_runs_no_python_code():
+    # Python code run from a deallocation is where a Ctrl-C can be raised, then swallowed as
+    # "Exception ignored in ...", and the program goes on.
+    writer, reader = shm.SlotWriter(f"ember-data-{os.getpid()}-free-"), shm.SlotReader()
+    try:
+        elements, _, _ = reader.read(writer.write([np.arange(3)], [1]))
+        calls = []
+        sys.setprofile(lambda frame, event, arg: calls.append(frame.f_code.co_name) if event == "call" else None)
+        try:
+            del elements
+        finally:
+            sys.setprofile(None)
+        assert calls == []
+        assert reader.freed() == [0] and reader.freed() == []
+    finally:
+        writer.cleanup()
 
 
 def test_stats_report_worker_parallelism(images):

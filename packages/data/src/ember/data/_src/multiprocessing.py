@@ -99,11 +99,11 @@ def _tune_malloc() -> None:
         pass
 
 
-def _worker_main(index: int, count: int, conn: Any, other_conns: list, registry: dict,
+def _worker_main(index: int, count: int, conn: Any, parent_ends: list, registry: dict,
                  prefix: str, init_fn: Callable[[int, int], None] | None, parent_pid: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
     _tune_malloc()
-    for c in other_conns:
+    for c in parent_ends:
         c.close()
     writer = shm.SlotWriter(f"{prefix}w{index}")
     try:
@@ -134,7 +134,10 @@ def _worker_main(index: int, count: int, conn: Any, other_conns: list, registry:
                          "ops": r.ops_done, "t": time.perf_counter() - t0}
             except Exception as e:
                 reply = {"id": tid, "error": _error_payload(e)}
-            conn.send_bytes(json.dumps(reply).encode())
+            try:
+                conn.send_bytes(json.dumps(reply).encode())
+            except OSError:  # the parent is gone
+                return
     finally:
         writer.cleanup()
 
@@ -153,27 +156,43 @@ def _error_payload(e: BaseException) -> dict[str, Any]:
 def _shutdown(procs: list, conns: list, prefix: str, owner_pid: int) -> None:
     if os.getpid() != owner_pid:  # a forked child never tears down its siblings
         return
+    try:
+        _ask_to_stop(conns)
+        _join_all(procs, 1.0)
+    finally:  # even when a Ctrl-C interrupts the polite wait: no orphans, no leaked files
+        _stop_now(procs)
+        for c in conns:
+            try:
+                c.close()
+            except OSError:
+                pass
+        shm.unlink_prefix(prefix)
+
+
+def _ask_to_stop(conns: list) -> None:
     for c in conns:
         try:
+            os.set_blocking(c.fileno(), False)  # a worker that stopped reading cannot block us
             c.send_bytes(b'{"op": "stop"}')
         except (OSError, ValueError):
             pass
-    deadline = time.monotonic() + 1.0
+
+
+def _join_all(procs: list, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
     for p in procs:
         p.join(max(0.0, deadline - time.monotonic()))
-    for p in procs:
-        if p.is_alive():
-            p.terminate()
-            p.join(1.0)
-        if p.is_alive():
-            p.kill()
-            p.join(1.0)
-    for c in conns:
-        try:
-            c.close()
-        except OSError:
-            pass
-    shm.unlink_prefix(prefix)
+
+
+def _stop_now(procs: list) -> None:
+    alive = [p for p in procs if p.is_alive()]
+    for p in alive:
+        p.terminate()
+    _join_all(alive, 1.0)
+    alive = [p for p in alive if p.is_alive()]
+    for p in alive:
+        p.kill()
+    _join_all(alive, 1.0)
 
 
 class WorkerPool:
@@ -197,7 +216,7 @@ class WorkerPool:
         self._finalizer: Any = None
         self._outstanding: list[collections.deque] = []
         self._readers: list[shm.SlotReader] = []
-        self._freed: list[collections.deque] = []
+        self._unread: list[list[int]] = []  # per worker: slots of cancelled chunks, never read
         self._tasks: dict[int, dict[str, Any]] = {}
         self._done: dict[int, Any] = {}
         self._next_tid = 0
@@ -241,9 +260,10 @@ class WorkerPool:
             warnings.simplefilter("ignore", DeprecationWarning)
             for w in range(self.num_workers):
                 parent_conn, child_conn = ctx.Pipe(duplex=True)
+                # The worker closes its copies of the parent's ends, so it sees EOF when we die.
                 p = ctx.Process(
                     target=_worker_main,
-                    args=(w, self.num_workers, child_conn, list(parent_ends), self._registry,
+                    args=(w, self.num_workers, child_conn, parent_ends + [parent_conn], self._registry,
                           self.prefix, self._init_fn, os.getpid()),
                     name=f"ember-data-worker-{w}", daemon=True,
                 )
@@ -254,7 +274,7 @@ class WorkerPool:
         self._procs, self._conns = procs, parent_ends
         self._outstanding = [collections.deque() for _ in procs]
         self._readers = [shm.SlotReader() for _ in procs]
-        self._freed = [collections.deque() for _ in procs]
+        self._unread = [[] for _ in procs]
         self._finalizer = weakref.finalize(self, _shutdown, procs, parent_ends, self.prefix, os.getpid())
 
     def close(self) -> None:
@@ -280,8 +300,8 @@ class WorkerPool:
         w = min(range(len(self._procs)), key=lambda i: (len(self._outstanding[i]), i))
         tid = self._next_tid
         self._next_tid += 1
-        freed = self._freed[w]
-        free = [freed.popleft() for _ in range(len(freed))]
+        free = self._readers[w].freed() + self._unread[w]
+        self._unread[w] = []
         self._conns[w].send_bytes(json.dumps(
             {"op": "task", "id": tid, "spec": spec.top_id, "start": start, "stop": stop, "ops": ops,
              "free": free}
@@ -374,10 +394,10 @@ class WorkerPool:
             )
             return
         if task is None or task["cancelled"]:
-            self._freed[w].append(msg["shm"]["slot"])
+            self._unread[w].append(msg["shm"]["slot"])
             self._tasks.pop(tid, None)
             return
-        elements, ends, timings = self._readers[w].read(msg["shm"], self._freed[w].append)
+        elements, ends, timings = self._readers[w].read(msg["shm"])
         self._done[tid] = ChunkResult(task["start"], task["stop"], elements, ends, msg["ops"], timings)
 
 

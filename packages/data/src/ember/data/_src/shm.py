@@ -8,18 +8,19 @@ Slot files live under the pool's name prefix and are removed when the pool close
 scalars, bytes, str, int, float, bool, None, and dicts/lists/tuples of those.
 
     >>> import numpy as np
-    >>> writer, freed = SlotWriter(f"ember-data-doctest-{os.getpid()}-"), []
+    >>> writer, reader = SlotWriter(f"ember-data-doctest-{os.getpid()}-"), SlotReader()
     >>> msg = writer.write([{"x": np.arange(3)}], [1])
-    >>> elements, ends, _ = SlotReader().read(msg, freed.append)
+    >>> elements, ends, _ = reader.read(msg)
     >>> elements[0]["x"].tolist(), ends
     ([0, 1, 2], [1])
-    >>> del elements; freed
+    >>> del elements; reader.freed()
     [0]
     >>> writer.cleanup()
 """
 
 from __future__ import annotations
 
+import collections
 import glob
 import json
 import mmap
@@ -168,13 +169,19 @@ class SlotWriter:
 
 
 class SlotReader:
-    """Consumer side: maps each slot once and hands out zero-copy views; when every array
-    viewing a chunk is gone, the slot is reported free through ``on_free(slot)``."""
+    """Consumer side: maps each slot once and hands out zero-copy views; once every array
+    viewing a chunk is gone, ``freed()`` returns its slot.
+
+    Noticing that a chunk is garbage runs no Python code: the weakref callback is a C method
+    (``deque.append``). Python code run from a deallocation is where a Ctrl-C would be raised
+    and then swallowed ("Exception ignored in ..."), leaving the program running."""
 
     def __init__(self) -> None:
         self._maps: dict[int, tuple[mmap.mmap, int]] = {}
+        self._live: dict[int, weakref.KeyedRef] = {}  # slot -> its chunk's root buffer
+        self._dead: collections.deque = collections.deque()
 
-    def read(self, msg: dict[str, Any], on_free: Any) -> tuple[list, list, Any]:
+    def read(self, msg: dict[str, Any]) -> tuple[list, list, Any]:
         slot, capacity = msg["slot"], msg["capacity"]
         entry = self._maps.get(slot)
         if entry is None or entry[1] != capacity:
@@ -187,11 +194,22 @@ class SlotReader:
         off = msg["meta_off"]
         meta = json.loads(root[off:off + msg["meta_len"]].tobytes())
         elements = [_decode(x, root) for x in meta["e"]]
-        weakref.finalize(root, on_free, slot)
+        self._live[slot] = weakref.KeyedRef(root, self._dead.append, slot)
         return elements, meta["n"], meta["x"]
+
+    def freed(self) -> list[int]:
+        """The slots whose chunks have become garbage since the last call."""
+        slots = []
+        while self._dead:
+            slot = self._dead.popleft().key
+            self._live.pop(slot, None)
+            slots.append(slot)
+        return slots
 
     def close(self) -> None:
         self._maps.clear()  # live arrays keep their mappings; the files are unlinked by the pool
+        self._live.clear()
+        self._dead.clear()
 
 
 def unlink_quietly(name: str) -> None:
