@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes
+from ..custom_derivatives import custom_jvp
 from ..primitives import elementwise as lax
 from .util import (
     aval,
@@ -468,11 +469,35 @@ def logaddexp(x: Any, y: Any, /) -> Any:
     '1000.693'
     """
     x, y = promote_args_inexact("logaddexp", x, y)
+    return _logaddexp(x, y)
+
+
+@custom_jvp
+def _logaddexp(x: Any, y: Any) -> Any:
     big = lax.max(x, y)
     delta = lax.sub(x, y)
     finite = lax.is_finite(delta)
     out = lax.add(big, lax.log1p(lax.exp(lax.neg(lax.abs(lax.select(finite, delta, lax.full_like(delta, 0)))))))
     return lax.select(finite, out, big)  # infinities and NaNs: the larger operand (NaN propagates)
+
+
+@_logaddexp.defjvp
+def _logaddexp_jvp(primals: tuple[Any, Any], tangents: tuple[Any, Any]) -> tuple[Any, Any]:
+    x, y = primals
+    tx, ty = tangents
+    out = _logaddexp(x, y)
+    return out, lax.add(lax.mul(tx, _softmax_weight(x, out)), lax.mul(ty, _softmax_weight(y, out)))
+
+
+def _softmax_weight(x: Any, out: Any) -> Any:
+    """d logaddexp / dx = exp(x - out), written as JAX writes it so gradients match JAX's to the
+    bit (differentiating the max/abs/log1p form rounds differently). Where ``out`` is +inf, an
+    infinite operand has weight 1 and a finite one 0 (JAX gives a finite operand exp(x) there)."""
+    inf = lax.full_like(out, math.inf)
+    zero, one = lax.full_like(out, 0), lax.full_like(out, 1)
+    out_is_inf = lax.eq(out, inf)
+    weight = lax.exp(lax.sub(x, lax.select(out_is_inf, zero, out)))
+    return lax.select(out_is_inf, lax.select(lax.eq(x, inf), one, zero), weight)
 
 
 @numpy_jit

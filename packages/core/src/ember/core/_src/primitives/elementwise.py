@@ -466,7 +466,9 @@ expm1_p = unary("expm1", hlo.Expm1Op)
 defjvp_with_output(expm1_p, lambda t, out, x: mul(t, add(out, const_like(out, 1))))
 
 tanh_p = unary("tanh", hlo.TanhOp)
-defjvp_with_output(tanh_p, lambda t, out, x: mul(t, sub(const_like(out, 1), mul(out, out))))
+# (t + t*out) * (1 - out) = t * (1 - out^2), written so that it keeps its precision where
+# |out| nears 1 (1 - out*out cancels there), and gives JAX's numbers
+defjvp_with_output(tanh_p, lambda t, out, x: mul(add(t, mul(t, out)), sub(const_like(out, 1), out)))
 
 logistic_p = unary("logistic", hlo.LogisticOp)
 defjvp_with_output(logistic_p, lambda t, out, x: mul(t, mul(out, sub(const_like(out, 1), out))))
@@ -505,7 +507,7 @@ atanh_p = unary("atanh", lambda x: chlo.AtanhOp(x))
 defjvp(atanh_p, lambda t, x: div(t, sub(const_like(x, 1), mul(x, x))))
 
 sqrt_p = unary("sqrt", hlo.SqrtOp)
-defjvp_with_output(sqrt_p, lambda t, out, x: div(t, mul(out, const_like(out, 2))))
+defjvp_with_output(sqrt_p, lambda t, out, x: mul(t, div(const_like(out, 0.5), out)))  # JAX's rounding
 
 rsqrt_p = unary("rsqrt", hlo.RsqrtOp)
 defjvp_with_output(rsqrt_p, lambda t, out, x: mul(t, mul(div(out, x), const_like(out, -0.5))))
