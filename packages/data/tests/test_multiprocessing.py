@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import numpy as np
@@ -232,6 +233,41 @@ def test_ctrl_c_while_closing_still_stops_workers_and_removes_shared_memory(monk
         it.close()
     assert not any(pid_alive(p) for p in pids)
     assert not shm.list_prefix(prefix)
+
+
+def test_ctrl_c_while_a_result_is_filed_breaks_the_pool_instead_of_hanging(monkeypatch):
+    """A result read from a worker but not yet filed is gone: carrying on would wait forever
+    for it. The interrupted pool says so on the next call, and has stopped its workers."""
+    it = iter(ed.MapDataset.range(1000).to_iter_dataset().mp_prefetch(_opts(2)))
+    assert next(it) == 0
+    pids, prefix = it._owned_pool.pids, it._owned_pool.prefix
+    receive = mp_lib.WorkerPool._receive
+
+    def interrupted_once(self, w, msg):
+        monkeypatch.setattr(mp_lib.WorkerPool, "_receive", receive)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mp_lib.WorkerPool, "_receive", interrupted_once)
+    with pytest.raises(KeyboardInterrupt):
+        while True:  # until a result is received (prefetched ones are served first)
+            next(it)
+    outcome = []
+    waiter = threading.Thread(target=lambda: outcome.append(_raised_by(lambda: next(it))), daemon=True)
+    waiter.start()
+    waiter.join(60)
+    assert not waiter.is_alive(), "next() hung after an interrupted receive"
+    assert isinstance(outcome[0], ed.WorkerError), outcome
+    assert "interrupted while receiving a result from worker" in str(outcome[0])
+    assert not any(pid_alive(p) for p in pids)
+    assert not shm.list_prefix(prefix)
+
+
+def _raised_by(fn):
+    try:
+        fn()
+    except BaseException as e:  # noqa: BLE001 - the test inspects whatever came out
+        return e
+    return None
 
 
 def test_freeing_a_chunk_runs_no_python_code():

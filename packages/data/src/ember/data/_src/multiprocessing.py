@@ -23,6 +23,7 @@ Robustness:
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import multiprocessing as mp
 import multiprocessing.connection as mp_connection
@@ -34,7 +35,7 @@ import time
 import traceback
 import warnings
 import weakref
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from ember.data._src import shm
 from ember.data._src.iterator import DatasetIterator
@@ -302,10 +303,10 @@ class WorkerPool:
         self._next_tid += 1
         free = self._readers[w].freed() + self._unread[w]
         self._unread[w] = []
-        self._conns[w].send_bytes(json.dumps(
-            {"op": "task", "id": tid, "spec": spec.top_id, "start": start, "stop": stop, "ops": ops,
-             "free": free}
-        ).encode())
+        message = json.dumps({"op": "task", "id": tid, "spec": spec.top_id, "start": start, "stop": stop,
+                              "ops": ops, "free": free}).encode()
+        with self._exchange(f"sending a task to worker {w}"):
+            self._conns[w].send_bytes(message)
         self._outstanding[w].append(tid)
         self._tasks[tid] = {"worker": w, "start": start, "stop": stop, "spec": spec, "cancelled": False}
         return tid
@@ -340,11 +341,12 @@ class WorkerPool:
             if obj in sentinels:
                 continue
             w = conns.index(obj)
-            try:
-                raw = obj.recv_bytes()
-            except (EOFError, OSError):
-                continue
-            self._receive(w, json.loads(raw))
+            with self._exchange(f"receiving a result from worker {w}"):
+                try:
+                    raw = obj.recv_bytes()
+                except (EOFError, OSError):
+                    continue
+                self._receive(w, json.loads(raw))
         for w, p in enumerate(self._procs):
             if not p.is_alive() and self._broken is None:
                 p.join(0.1)
@@ -359,6 +361,20 @@ class WorkerPool:
                 )
                 self.close()
                 raise self._broken
+
+    @contextlib.contextmanager
+    def _exchange(self, what: str) -> Iterator[None]:
+        """A message half sent or half read, or a result read but not yet filed, cannot be
+        recovered: a Ctrl-C landing there breaks the pool (the next call raises a WorkerError
+        instead of waiting forever for a message that is gone), and the workers are stopped."""
+        try:
+            yield
+        except KeyboardInterrupt:
+            self._broken = WorkerError(
+                f"ember.data's worker pool was interrupted while {what}. The pipeline cannot "
+                "continue; restore from the last state to resume.")
+            self.close()
+            raise
 
     def _receive(self, w: int, msg: dict[str, Any]) -> None:
         tid = msg["id"]
