@@ -197,8 +197,6 @@ def steady_workloads(lib: str) -> dict[str, tuple[Callable[[], Any], int]]:
 def serve_steady(lib: str, quick: bool) -> None:
     """A worker holding ``lib`` alone: builds the steady-state workloads, then times the row named
     on each line of stdin and answers with the time in ms, until stdin closes."""
-    import sys
-
     workloads = steady_workloads(lib)
     repeat = 3 if quick else 7
     print(json.dumps(sorted(workloads)), flush=True)

@@ -244,9 +244,10 @@ def compile_jaxpr(closed: ClosedJaxpr, device: Any, *, donated: Sequence[bool] =
     lowered = lower_jaxpr(closed, name=name, platform=device.platform, donated=donated_all)
     loaded = runtime.compile_program(backend.client, lowered.text, runtime.CompileSpec([device]),
                                      host_callbacks=lowered.host_callbacks, module=lowered.module)
-    const_bufs = [_const_buffer(c, v.aval, device) for c, v in _const_args(closed, lowered)]
+    const_bufs = [_const_buffer(c, v.aval, device) for c, v in lowered.arguments(_consts(closed))]
     in_avals = [v.aval for v in closed.jaxpr.invars]
-    return Executable(loaded, closed.out_avals, in_avals, device, const_bufs, lowered, _args_only(donated_all, lowered))
+    return Executable(loaded, closed.out_avals, in_avals, device, const_bufs, lowered,
+                      tuple(lowered.arguments(donated_all)))
 
 
 def compile_spmd(closed: ClosedJaxpr, devices: Sequence[Any], in_shardings: Sequence[Any],
@@ -277,22 +278,15 @@ def compile_spmd(closed: ClosedJaxpr, devices: Sequence[Any], in_shardings: Sequ
     final_out = [s if s is not None else _as_named(h, a.ndim, meshes, devices)
                  for s, h, a in zip(out_shardings, chosen, closed.out_avals)]
     const_bufs = [put_sharded(np.asarray(c, dtype=v.aval.dtype), v.aval, replicated)
-                  for c, v in _const_args(closed, lowered)]
+                  for c, v in lowered.arguments(_consts(closed))]
     in_avals = [v.aval for v in closed.jaxpr.invars]
     return Executable(loaded, closed.out_avals, in_avals, devices[0], const_bufs, lowered,
-                      _args_only(donated_all, lowered),
+                      tuple(lowered.arguments(donated_all)),
                       devices=devices, in_shardings=list(in_shardings), out_shardings=final_out)
 
 
-def _const_args(closed: ClosedJaxpr, lowered: Any) -> list[tuple[Any, Any]]:
-    """(value, var) of the consts the lowered program takes as leading arguments."""
-    return [(c, v) for c, v, as_arg in zip(closed.consts, closed.jaxpr.constvars, lowered.const_args) if as_arg]
-
-
-def _args_only(donated: tuple[bool, ...], lowered: Any) -> tuple[bool, ...]:
-    """``donated`` (every const, then the arguments) without the consts written into the program."""
-    keep = list(lowered.const_args) + [True] * (len(donated) - len(lowered.const_args))
-    return tuple(d for d, k in zip(donated, keep) if k)
+def _consts(closed: ClosedJaxpr) -> list[tuple[Any, Any]]:
+    return list(zip(closed.consts, closed.jaxpr.constvars))
 
 
 def _as_named(hlo: Any, ndim: int, meshes: Sequence[Any], devices: Sequence[Any]) -> Any:

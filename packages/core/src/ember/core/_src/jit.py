@@ -226,8 +226,8 @@ class _CacheEntry:
                 [True] * num_args if self.kept is None else [i in set(self.kept) for i in range(num_args)])
             n_in = sum(kept)
             if ex.is_spmd:
-                const_vars = [v for v, as_arg in zip(self.jaxpr.jaxpr.constvars, ex.lowered.const_args) if as_arg]
-                in_cpp = [_replicated_over(ex.devices)._cpp(v.aval.ndim) for v in const_vars] + \
+                in_cpp = [_replicated_over(ex.devices)._cpp(v.aval.ndim)
+                          for v in ex.lowered.arguments(self.jaxpr.jaxpr.constvars)] + \
                     [s._cpp(a.ndim) for s, a in zip(ex.in_shardings, ex.in_avals)]
             else:
                 in_cpp = [transfer.single_device_sharding(ex.device)] * n_in

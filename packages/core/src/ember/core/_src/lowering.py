@@ -269,6 +269,15 @@ class LoweredModule:
     const_args: list[bool]  # per const of the jaxpr: a leading argument (True) or written in (False)
     context: ModuleContext
 
+    def arguments(self, values: Sequence[Any]) -> list[Any]:
+        """The entries of ``values`` (one per const of the jaxpr, then one per argument) that
+        belong to arguments of ``main``: every argument, and the consts not written in."""
+        return _keep_arguments(self.const_args, values)
+
+
+def _keep_arguments(const_args: Sequence[bool], values: Sequence[Any]) -> list[Any]:
+    return [v for i, v in enumerate(values) if i >= len(const_args) or const_args[i]]
+
 
 def lower_jaxpr(closed: ClosedJaxpr, *, name: str = "main", platform: str = "cpu",
                 donated: Sequence[bool] | None = None, num_partitions: int = 1,
@@ -285,12 +294,11 @@ def lower_jaxpr(closed: ClosedJaxpr, *, name: str = "main", platform: str = "cpu
     ctx = ModuleContext(platform=platform, num_partitions=num_partitions)
     jaxpr = closed.jaxpr
     const_args = consts_passed_as_args(closed)
-    keep = const_args + [True] * len(jaxpr.invars)
     if donated is not None:
-        donated = [d for d, k in zip(donated, keep) if k]
+        donated = _keep_arguments(const_args, donated)
     if arg_shardings is not None:
-        arg_shardings = [s for s, k in zip(arg_shardings, keep) if k]
-    in_avals = [v.aval for v, as_arg in zip(jaxpr.constvars, const_args) if as_arg] + jaxpr.in_avals
+        arg_shardings = _keep_arguments(const_args, arg_shardings)
+    in_avals = _keep_arguments(const_args, [v.aval for v in jaxpr.constvars] + jaxpr.in_avals)
     arg_attrs: list[dict[str, ir.Attribute]] = [{} for _ in in_avals]
     result_attrs: list[dict[str, ir.Attribute]] = [{} for _ in jaxpr.outvars]
     with ctx.context, ir.Location.unknown(ctx.context):

@@ -87,4 +87,3 @@ def placement_key(sharding: Any) -> Any:
     if type(sharding) is _jax.SingleDeviceSharding:
         return sharding._device, sharding._memory_kind
     return sharding
-
